@@ -1,0 +1,150 @@
+"""ClaifOptions: what a caller may ask of any provider, checked when built."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ValidationError
+from .types import ImageBlock, Message, Tool
+
+__all__ = ["ClaifOptions", "validate_session_id"]
+
+MAX_SESSION_ID_CHARS = 128
+_SESSION_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+def validate_session_id(session_id: str) -> str:
+    """Return the id if it is safe as a file name, else raise ValidationError.
+
+    Letters, digits, ``_ . -``; no leading dot, no separators, at most 128 characters,
+    so an id can never point outside the sessions folder.
+    """
+    if not isinstance(session_id, str) or not session_id:
+        raise ValidationError("session id must be a non-empty string", field="session_id")
+    if len(session_id) > MAX_SESSION_ID_CHARS:
+        raise ValidationError(
+            f"session id is {len(session_id)} characters, over {MAX_SESSION_ID_CHARS}",
+            field="session_id",
+        )
+    if not _SESSION_ID.fullmatch(session_id):
+        raise ValidationError(
+            f"session id {session_id!r} may hold only letters, digits, '_', '.', '-' "
+            "and may not start with '.' or '-'",
+            field="session_id",
+        )
+    return session_id
+
+
+@dataclass(frozen=True)
+class ClaifOptions:
+    """Options for one query; every field is checked on construction.
+
+    ``images`` accepts paths or ImageBlocks and holds ImageBlocks afterwards, so a
+    missing or non-image file fails here, before any provider is contacted.
+    """
+
+    model: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    timeout: float | None = None
+    system_prompt: str | None = None
+    images: Sequence[str | Path | ImageBlock] = ()
+    tools: Sequence[Tool] = ()
+    history: Sequence[Message] = ()
+    session_id: str | None = None
+    max_retries: int = 2
+    stream: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._check_optional_str("model", self.model)
+        self._check_optional_str("system_prompt", self.system_prompt)
+        self._check_temperature()
+        self._check_positive_int("max_tokens", self.max_tokens)
+        self._check_timeout()
+        self._check_max_retries()
+        if not isinstance(self.stream, bool):
+            raise ValidationError("stream must be true or false", field="stream")
+        if self.session_id is not None:
+            validate_session_id(self.session_id)
+        if not isinstance(self.extra, dict):
+            raise ValidationError("extra must be a dict", field="extra")
+        object.__setattr__(self, "images", tuple(_to_image(item) for item in self.images))
+        object.__setattr__(self, "tools", self._checked_tools())
+        object.__setattr__(self, "history", self._checked_history())
+
+    def replace(self, **changes: Any) -> ClaifOptions:
+        """A copy with some fields changed, validated again."""
+        return replace(self, **changes)
+
+    @staticmethod
+    def _check_optional_str(name: str, value: object) -> None:
+        if value is not None and not isinstance(value, str):
+            raise ValidationError(f"{name} must be a string, got {value!r}", field=name)
+
+    def _check_temperature(self) -> None:
+        value = self.temperature
+        if value is None:
+            return
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValidationError(f"temperature must be a number, got {value!r}", field="temperature")
+        if not 0.0 <= value <= 2.0:
+            raise ValidationError(
+                f"temperature must be between 0 and 2, got {value}", field="temperature"
+            )
+
+    @staticmethod
+    def _check_positive_int(name: str, value: object) -> None:
+        if value is None:
+            return
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValidationError(f"{name} must be a positive integer, got {value!r}", field=name)
+
+    def _check_timeout(self) -> None:
+        value = self.timeout
+        if value is None:
+            return
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or value <= 0
+        ):
+            raise ValidationError(
+                f"timeout must be a positive number of seconds, got {value!r}", field="timeout"
+            )
+
+    def _check_max_retries(self) -> None:
+        value = self.max_retries
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 20:
+            raise ValidationError(
+                f"max_retries must be an integer from 0 to 20, got {value!r}", field="max_retries"
+            )
+
+    def _checked_tools(self) -> tuple[Tool, ...]:
+        tools = tuple(self.tools)
+        names = [tool.name for tool in tools if isinstance(tool, Tool)]
+        if len(names) != len(tools):
+            raise ValidationError("tools must be Tool instances", field="tools")
+        if len(set(names)) != len(names):
+            raise ValidationError(f"tool names must be unique, got {names}", field="tools")
+        return tools
+
+    def _checked_history(self) -> tuple[Message, ...]:
+        history = tuple(self.history)
+        if not all(isinstance(message, Message) for message in history):
+            raise ValidationError("history must be a sequence of Message", field="history")
+        return history
+
+
+def _to_image(item: str | Path | ImageBlock) -> ImageBlock:
+    if isinstance(item, ImageBlock):
+        return item
+    if isinstance(item, str | Path):
+        return ImageBlock.from_path(item)
+    raise ValidationError(f"images must be paths or ImageBlocks, got {item!r}", field="images")

@@ -1,0 +1,1 @@
+"""The provider contract: the base class and the capability vocabulary."""

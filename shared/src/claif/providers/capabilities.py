@@ -1,0 +1,92 @@
+"""The closed vocabulary of what a provider can do, and the check of options against it."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from typing import Any
+
+from ..common.errors import ValidationError
+from ..common.options import ClaifOptions
+
+__all__ = ["Capability", "capabilities_of", "check_options", "required_capabilities"]
+
+
+class Capability(str, enum.Enum):
+    """One thing a provider can do; providers declare a set of these (or their strings)."""
+
+    TEXT = "text"
+    STREAMING = "streaming"
+    TOOLS = "tools"
+    VISION = "vision"
+    SESSIONS = "sessions"
+    SYSTEM_PROMPT = "system_prompt"
+    MODELS = "models"
+
+
+def parse_capabilities(values: Iterable[Capability | str], *, provider: str | None = None) -> frozenset[Capability]:
+    """Turn declared strings into Capabilities; an unknown word is a ValidationError."""
+    parsed: set[Capability] = set()
+    for value in values:
+        try:
+            parsed.add(Capability(value))
+        except ValueError as exc:
+            known = ", ".join(sorted(item.value for item in Capability))
+            raise ValidationError(
+                f"unknown capability {value!r}; known: {known}",
+                field="capabilities",
+                provider=provider,
+            ) from exc
+    return frozenset(parsed)
+
+
+def capabilities_of(provider: Any) -> frozenset[Capability]:
+    """A provider's declared capabilities, read from the instance, property or class attribute."""
+    declared = getattr(provider, "capabilities", ())
+    if isinstance(declared, str):
+        declared = (declared,)
+    return parse_capabilities(declared, provider=_name_of(provider))
+
+
+def required_capabilities(options: ClaifOptions | None) -> frozenset[Capability]:
+    """What these options need beyond plain text."""
+    if options is None:
+        return frozenset()
+    needed: set[Capability] = set()
+    if options.images:
+        needed.add(Capability.VISION)
+    if options.tools:
+        needed.add(Capability.TOOLS)
+    if options.history or options.session_id:
+        needed.add(Capability.SESSIONS)
+    return frozenset(needed)
+
+
+def check_options(provider: Any, options: ClaifOptions | None) -> None:
+    """Refuse options the provider cannot honour, naming the option and the capability."""
+    if options is not None and not isinstance(options, ClaifOptions):
+        raise ValidationError(
+            f"options must be ClaifOptions, got {type(options).__name__}",
+            field="options",
+            provider=_name_of(provider),
+        )
+    missing = required_capabilities(options) - capabilities_of(provider)
+    if missing:
+        words = ", ".join(sorted(item.value for item in missing))
+        raise ValidationError(
+            f"this provider lacks the capability {words} that the options ask for",
+            field=_FIELD_FOR[min(missing, key=lambda item: item.value)],
+            provider=_name_of(provider),
+        )
+
+
+_FIELD_FOR = {
+    Capability.VISION: "images",
+    Capability.TOOLS: "tools",
+    Capability.SESSIONS: "history",
+}
+
+
+def _name_of(provider: Any) -> str | None:
+    name = getattr(provider, "name", None)
+    return name if isinstance(name, str) else None
