@@ -50,10 +50,15 @@ async def query(
     if options is not None and policy is None:
         chosen = replace(chosen, max_retries=options.max_retries)
     await provider.connect()
-    fields: dict[str, Any] = {"provider": provider.name, "model": options.model if options else None}
+    fields: dict[str, Any] = {
+        "provider": provider.name,
+        "model": options.model if options else None,
+    }
     started = time.perf_counter()
     logger.debug("query started", extra=fields)
-    async for message in retrying(lambda: provider.query(prompt, options), chosen, provider=provider.name):
+    async for message in retrying(
+        lambda: provider.query(prompt, options), chosen, provider=provider.name
+    ):
         yield message
     fields["duration"] = round(time.perf_counter() - started, 4)
     logger.debug("query finished", extra=fields)

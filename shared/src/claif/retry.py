@@ -43,7 +43,7 @@ class RetryPolicy:
 
 def backoff_delay(attempt: int, policy: RetryPolicy) -> float:
     """Full jitter: a uniform wait between 0 and the capped exponential step."""
-    ceiling = min(policy.max_delay, policy.base_delay * (2**attempt))
+    ceiling = min(policy.max_delay, policy.base_delay * (2.0**attempt))
     return policy.random() * ceiling
 
 

@@ -78,6 +78,11 @@ class ClaifOptions:
         object.__setattr__(self, "tools", self._checked_tools())
         object.__setattr__(self, "history", self._checked_history())
 
+    @property
+    def image_blocks(self) -> tuple[ImageBlock, ...]:
+        """``images`` as loaded ImageBlocks (construction converted every path)."""
+        return tuple(image for image in self.images if isinstance(image, ImageBlock))
+
     def replace(self, **changes: Any) -> ClaifOptions:
         """A copy with some fields changed, validated again."""
         return replace(self, **changes)
@@ -92,7 +97,9 @@ class ClaifOptions:
         if value is None:
             return
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValidationError(f"temperature must be a number, got {value!r}", field="temperature")
+            raise ValidationError(
+                f"temperature must be a number, got {value!r}", field="temperature"
+            )
         if not 0.0 <= value <= 2.0:
             raise ValidationError(
                 f"temperature must be between 0 and 2, got {value}", field="temperature"

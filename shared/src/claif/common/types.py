@@ -65,9 +65,7 @@ class Usage(TypedDict):
 def make_usage(input_tokens: int | None, output_tokens: int | None) -> Usage:
     """A Usage dict whose total is derived, so it can never disagree."""
     given_in, given_out = int(input_tokens or 0), int(output_tokens or 0)
-    return Usage(
-        input_tokens=given_in, output_tokens=given_out, total_tokens=given_in + given_out
-    )
+    return Usage(input_tokens=given_in, output_tokens=given_out, total_tokens=given_in + given_out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,9 +129,7 @@ class ImageBlock:
         """Wrap raw bytes, refusing anything that is not PNG, JPEG, GIF or WebP."""
         media_type = sniff_image_type(data)
         if media_type is None:
-            raise ValidationError(
-                f"{source} is not a PNG, JPEG, GIF or WebP image", field="images"
-            )
+            raise ValidationError(f"{source} is not a PNG, JPEG, GIF or WebP image", field="images")
         return cls(data=data, media_type=media_type)
 
     def base64(self) -> str:

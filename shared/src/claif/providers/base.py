@@ -36,7 +36,9 @@ class Health:
     latency_ms: float | None = None
 
 
-def _guard_query(query: Callable[..., AsyncIterator[Message]]) -> Callable[..., AsyncIterator[Message]]:
+def _guard_query(
+    query: Callable[..., AsyncIterator[Message]],
+) -> Callable[..., AsyncIterator[Message]]:
     """Wrap a subclass's ``query`` so bad options are refused before its body runs."""
 
     @functools.wraps(query)
@@ -75,10 +77,10 @@ class BaseProvider(ABC):
             raise TypeError(f"{cls.__name__}.query must be an async generator (async def + yield)")
         cls.query = _guard_query(query)  # type: ignore[method-assign]
 
-    async def connect(self) -> None:
+    async def connect(self) -> None:  # noqa: B027 -- optional hook, a no-op by design
         """Open connections or clients; calling it twice is harmless."""
 
-    async def disconnect(self) -> None:
+    async def disconnect(self) -> None:  # noqa: B027 -- optional hook, a no-op by design
         """Release what ``connect`` opened; calling it twice is harmless."""
 
     @abstractmethod

@@ -24,7 +24,9 @@ class Capability(str, enum.Enum):
     MODELS = "models"
 
 
-def parse_capabilities(values: Iterable[Capability | str], *, provider: str | None = None) -> frozenset[Capability]:
+def parse_capabilities(
+    values: Iterable[Capability | str], *, provider: str | None = None
+) -> frozenset[Capability]:
     """Turn declared strings into Capabilities; an unknown word is a ValidationError."""
     parsed: set[Capability] = set()
     for value in values:

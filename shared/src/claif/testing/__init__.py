@@ -1,0 +1,20 @@
+"""Public test helpers: MockProvider, and the conformance suite providers subclass.
+
+The conformance suite imports pytest, so it is loaded only when asked for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .mock import MockProvider, ReceivedQuery
+
+__all__ = ["MockProvider", "ProviderConformance", "ReceivedQuery"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ProviderConformance":
+        from .conformance import ProviderConformance
+
+        return ProviderConformance
+    raise AttributeError(f"module 'claif.testing' has no attribute {name!r}")
