@@ -1,0 +1,1 @@
+"""Command lines: the base provider CLIs subclass, and the umbrella ``claif`` command."""

@@ -1,0 +1,109 @@
+"""What every Claif command line shares: consoles, fire, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, ClassVar, NoReturn
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = ["EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PROVIDER", "EXIT_USAGE", "STDIN_PROMPT", "CLIApp"]
+
+EXIT_OK = 0
+EXIT_PROVIDER = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+# fire reads a lone "-" as its command separator, so it is swapped for this
+# token before parsing; a real argv can never hold a NUL byte.
+STDIN_PROMPT = "\x00stdin"
+
+
+def exit_code_for(error: BaseException) -> int:
+    """The documented exit code of an error that ended a command."""
+    from ..common.errors import ConfigurationError, SessionError, ValidationError
+
+    if isinstance(error, ConfigurationError | ValidationError | SessionError):
+        return EXIT_USAGE
+    return EXIT_PROVIDER
+
+
+class CLIApp:
+    """A fire command object that renders through injected rich consoles."""
+
+    short_flags: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, out: Console | None = None, err: Console | None = None) -> None:
+        from rich.console import Console
+
+        self.out = out or Console(highlight=False)
+        self.err = err or Console(stderr=True, highlight=False)
+        self.verbose = False
+        self._stop_logging: Callable[[], None] | None = None
+
+    def _commands(self) -> list[str]:
+        """The names fire shows and accepts; everything else stays internal."""
+        return []
+
+    def __dir__(self) -> list[str]:
+        return self._commands()
+
+    def _verbose(self, verbose: bool) -> None:
+        if verbose and self._stop_logging is None:
+            from ..logs import enable_verbose_logging
+
+            self.verbose = True
+            self._stop_logging = enable_verbose_logging(self.err)
+
+    def _run(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Run one async command to its end on a fresh event loop."""
+        import anyio
+
+        async def main() -> None:
+            await work()
+
+        try:
+            anyio.run(main)
+        finally:
+            if self._stop_logging is not None:
+                self._stop_logging()
+                self._stop_logging = None
+
+    @classmethod
+    def prepare_argv(cls, argv: list[str]) -> list[str]:
+        """Swap ``-`` for the stdin token and expand this CLI's short flags."""
+        prepared = []
+        for arg in argv:
+            if arg == "-":
+                prepared.append(STDIN_PROMPT)
+            else:
+                prepared.append(cls.short_flags.get(arg, arg))
+        return prepared
+
+    @classmethod
+    def main(cls, argv: list[str] | None = None, *, name: str) -> NoReturn:
+        """Parse ``argv`` with fire, run the command and exit with its code."""
+        import fire
+
+        from ..common.errors import ClaifError
+
+        args = cls.prepare_argv(sys.argv[1:] if argv is None else argv)
+        app = cls()
+        try:
+            fire.Fire(app, command=args, name=name)
+        except KeyboardInterrupt:
+            app.err.print("interrupted", style="yellow", markup=False)
+            sys.exit(EXIT_INTERRUPTED)
+        except ClaifError as error:  # anything else is a bug and keeps its traceback
+            app.err.print(_one_line(error), style="red", markup=False, highlight=False)
+            sys.exit(exit_code_for(error))
+        sys.exit(EXIT_OK)
+
+
+def _one_line(error: BaseException) -> str:
+    from ..logs import redact
+
+    text = redact(str(error)).replace("\n", " ")
+    return f"error: {text}"

@@ -1,0 +1,205 @@
+"""The command-line base every provider's CLI subclasses in a few lines.
+
+fire parses, the library works, rich renders. A subclass sets ``provider_name``
+and implements ``make_provider``, importing its provider module inside it so
+that ``--help`` never pays for an HTTP client or a vendor SDK.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from fire import decorators
+
+from ..common.errors import ValidationError
+from ..common.options import ClaifOptions
+from ..common.types import Message, Role, TextBlock
+from .app import STDIN_PROMPT, CLIApp
+
+if TYPE_CHECKING:
+    from ..providers.base import BaseProvider
+
+__all__ = ["ProviderCLI", "build_options", "read_prompt", "run_cli"]
+
+
+def read_prompt(prompt: object) -> str:
+    """The prompt as text; ``-`` means read it from standard input."""
+    if prompt == STDIN_PROMPT:
+        text = sys.stdin.read()
+        if not text.strip():
+            raise ValidationError("the prompt read from standard input is empty", field="prompt")
+        return text
+    text = str(prompt)
+    if not text.strip():
+        raise ValidationError("the prompt is empty", field="prompt")
+    return text
+
+
+def _image_list(image: object) -> list[str]:
+    if image is None:
+        return []
+    if isinstance(image, list | tuple):
+        return [str(item) for item in image]
+    return [part for part in str(image).split(",") if part]
+
+
+def build_options(
+    *,
+    model: object = None,
+    system: object = None,
+    image: object = None,
+    session: object = None,
+    max_tokens: object = None,
+    temperature: object = None,
+    timeout: object = None,
+    stream: bool = True,
+) -> ClaifOptions:
+    """ClaifOptions from command-line values, whose types fire guessed."""
+    return ClaifOptions(
+        model=None if model is None else str(model),
+        system_prompt=None if system is None else str(system),
+        images=_image_list(image),
+        session_id=None if session is None else str(session),
+        max_tokens=max_tokens,  # type: ignore[arg-type]
+        temperature=temperature,  # type: ignore[arg-type]
+        timeout=timeout,  # type: ignore[arg-type]
+        stream=stream,
+    )
+
+
+class ProviderCLI(CLIApp):
+    """Query a provider from the shell: ``query``, ``health``, ``models``."""
+
+    provider_name: ClassVar[str] = "provider"
+
+    def make_provider(self) -> BaseProvider:
+        """Build the provider; subclasses import their provider module here."""
+        raise NotImplementedError
+
+    def _commands(self) -> list[str]:
+        return ["health", "models", "query"]
+
+    @decorators.SetParseFns(prompt=str, model=str, system=str, session=str)
+    def query(
+        self,
+        prompt: str,
+        model: str | None = None,
+        system: str | None = None,
+        image: str | list[str] | None = None,
+        session: str | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        timeout: float | None = None,
+        json: bool = False,
+        no_stream: bool = False,
+        verbose: bool = False,
+    ) -> None:
+        """Ask the provider and stream the reply as it arrives.
+
+        PROMPT may be - to read it from standard input. --image takes a path
+        (or several, comma-separated); --session keeps the conversation on disk;
+        --json prints one JSON object per message.
+        """
+        self._verbose(verbose)
+        text = read_prompt(prompt)
+        options = build_options(
+            model=model,
+            system=system,
+            image=image,
+            session=session,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            timeout=timeout,
+            stream=not no_stream,
+        )
+        self._run(lambda: self._query(self.make_provider(), text, options, as_json=json))
+
+    def health(self, verbose: bool = False) -> None:
+        """Check that the provider's backend answers; exit 1 if it does not."""
+        self._verbose(verbose)
+        self._run(lambda: self._health(self.make_provider()))
+
+    def models(self, verbose: bool = False) -> None:
+        """List the models the backend offers, one per line."""
+        self._verbose(verbose)
+        self._run(lambda: self._models(self.make_provider()))
+
+    async def _query(
+        self, provider: Any, prompt: str, options: ClaifOptions, *, as_json: bool
+    ) -> None:
+        from ..host import query
+        from .render import make_renderer
+
+        options, sessions = self._with_session(options)
+        renderer = make_renderer(self.out, self.err, as_json=as_json, verbose=self.verbose)
+        parts: list[Message] = []
+        async with _connected(provider):
+            async for message in query(provider, prompt, options):
+                parts.append(message)
+                renderer.message(message)
+        renderer.finish()
+        if sessions is not None and options.session_id:
+            _record_turn(sessions, options.session_id, prompt, parts)
+
+    def _with_session(self, options: ClaifOptions) -> tuple[ClaifOptions, Any]:
+        if not options.session_id:
+            return options, None
+        from ..sessions import SessionManager, history_options
+
+        sessions = SessionManager()
+        session = sessions.get_or_create(options.session_id)
+        return history_options(options, session), sessions
+
+    async def _health(self, provider: Any) -> None:
+        from ..common.errors import ProviderError
+
+        async with _connected(provider):
+            report = await provider.health()
+        status = "ok" if report.ok else "failing"
+        self.out.print(f"{report.provider}: {status} {report.detail}".rstrip(), markup=False)
+        if not report.ok:
+            raise ProviderError(report.detail or "health check failed", provider=report.provider)
+
+    async def _models(self, provider: Any) -> None:
+        lister: Callable[[], Awaitable[Sequence[str]]] | None = getattr(provider, "models", None)
+        if lister is None:
+            raise ValidationError(
+                f"provider {self.provider_name!r} cannot list models", field="models"
+            )
+        async with _connected(provider):
+            names = await lister()
+        for name in names:
+            self.out.print(name, markup=False, highlight=False)
+
+
+def _record_turn(sessions: Any, session_id: str, prompt: str, parts: list[Message]) -> None:
+    from ..streaming import merge_messages
+
+    turn = [Message(Role.USER, [TextBlock(prompt)])]
+    if parts:
+        turn.append(merge_messages(parts))
+    sessions.append(session_id, turn)
+
+
+class _connected:
+    """``async with`` for any provider: connect, and always disconnect, even on Ctrl-C."""
+
+    def __init__(self, provider: Any) -> None:
+        self.provider = provider
+
+    async def __aenter__(self) -> Any:
+        await self.provider.connect()
+        return self.provider
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        import anyio
+
+        with anyio.CancelScope(shield=True):
+            await self.provider.disconnect()
+
+
+def run_cli(cli_class: type[CLIApp], argv: list[str] | None = None, *, name: str) -> None:
+    """Run a CLI class with fire; exit with 0, 1 (provider), 2 (usage) or 130 (Ctrl-C)."""
+    cli_class.main(argv, name=name)

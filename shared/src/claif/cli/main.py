@@ -1,0 +1,212 @@
+"""The umbrella ``claif`` command: every installed provider behind one CLI."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, ClassVar
+
+from fire import decorators
+
+from ..common.errors import ClaifError, ValidationError
+from .app import CLIApp
+from .base import ProviderCLI
+
+__all__ = ["ClaifCLI", "main"]
+
+
+class KeysCommands(CLIApp):
+    """Store API keys for providers (in a file only you can read)."""
+
+    def _commands(self) -> list[str]:
+        return ["delete", "list", "path", "set"]
+
+    @decorators.SetParseFns(name=str)
+    def set(self, name: str) -> None:
+        """Store the key for NAME, read from standard input or typed at a hidden prompt."""
+        from ..config import KeyStore
+
+        value = _read_secret(f"key for {name}: ")
+        KeyStore().set(name, value)
+        self.out.print(f"stored the key for {name}", markup=False)
+
+    def list(self) -> None:
+        """Names that have a stored key; keys themselves are never shown."""
+        from ..config import KeyStore
+
+        for name in KeyStore().names():
+            self.out.print(name, markup=False)
+
+    def path(self) -> None:
+        """Where the keys file lives."""
+        from ..config import keys_path
+
+        self.out.print(str(keys_path()), markup=False, soft_wrap=True)
+
+    @decorators.SetParseFns(name=str)
+    def delete(self, name: str) -> None:
+        """Forget the stored key for NAME."""
+        from ..config import KeyStore
+
+        KeyStore().delete(name)
+        self.out.print(f"deleted the key for {name}", markup=False)
+
+
+def _read_secret(prompt: str) -> str:
+    if sys.stdin.isatty():
+        import getpass
+
+        value = getpass.getpass(prompt)
+    else:
+        value = sys.stdin.readline()
+    value = value.strip()
+    if not value:
+        raise ValidationError("no key was given", field="key")
+    return value
+
+
+class SessionsCommands(CLIApp):
+    """Saved conversations (``--session ID`` on query)."""
+
+    def _commands(self) -> list[str]:
+        return ["delete", "list", "show"]
+
+    def list(self) -> None:
+        """Every saved session with its message count and last update."""
+        from ..sessions import SessionManager
+
+        for summary in SessionManager().list():
+            self.out.print(
+                f"{summary.id}\t{summary.message_count} messages\t{summary.updated}",
+                markup=False,
+                highlight=False,
+            )
+
+    @decorators.SetParseFns(session_id=str)
+    def show(self, session_id: str, json: bool = False) -> None:
+        """Print a session's messages (--json for one JSON object per message)."""
+        import json as jsonlib
+
+        from ..sessions import SessionManager
+
+        session = SessionManager().load(session_id)
+        for message in session.messages:
+            if json:
+                self.out.file.write(jsonlib.dumps(message.to_dict(), ensure_ascii=False) + "\n")
+            else:
+                self.out.print(f"{message.role.value}: {message.text}", markup=False)
+
+    @decorators.SetParseFns(session_id=str)
+    def delete(self, session_id: str) -> None:
+        """Delete a saved session."""
+        from ..sessions import SessionManager
+
+        SessionManager().delete(session_id)
+        self.out.print(f"deleted session {session_id}", markup=False)
+
+
+class ClaifCLI(ProviderCLI):
+    """Claif: query any installed provider, manage keys and sessions."""
+
+    short_flags: ClassVar[dict[str, str]] = {"-p": "--provider"}
+
+    def __init__(self, out: Any = None, err: Any = None) -> None:
+        super().__init__(out, err)
+        self.keys = KeysCommands(self.out, self.err)
+        self.sessions = SessionsCommands(self.out, self.err)
+        self._chosen: str | None = None
+
+    def _commands(self) -> list[str]:
+        return ["health", "keys", "providers", "query", "sessions"]
+
+    def make_provider(self) -> Any:
+        from ..plugins import create_provider
+
+        if not self._chosen:
+            raise ValidationError(
+                "choose a provider with -p NAME (see: claif providers)", field="provider"
+            )
+        return create_provider(self._chosen)
+
+    def providers(self, capabilities: bool = False) -> None:
+        """List installed providers from metadata alone; --capabilities imports each one."""
+        from ..plugins import list_plugins
+
+        plugins = list_plugins()
+        if not plugins:
+            self.out.print(
+                "no providers installed yet (install a package such as claif-myprovider)"
+            )
+            return
+        for info in plugins:
+            line = f"{info.name}\t{info.distribution}\t{info.version}"
+            if capabilities:
+                line += "\t" + _describe_capabilities(info.name)
+            self.out.print(line, markup=False, highlight=False)
+
+    @decorators.SetParseFns(provider=str)
+    def health(self, provider: str | None = None, verbose: bool = False) -> None:  # type: ignore[override]
+        """Check one provider (-p NAME) or every installed one; exit 1 if any fails."""
+        from ..plugins import list_plugins
+
+        names = [provider] if provider else [info.name for info in list_plugins()]
+        failed: list[str] = []
+        for name in names:
+            self._chosen = name
+            try:
+                super().health(verbose=verbose)
+            except ClaifError as error:
+                failed.append(name)
+                self.err.print(f"{name}: failing {error}", markup=False, highlight=False)
+        if failed:
+            raise ClaifError(f"health check failed for {', '.join(failed)}")
+
+    @decorators.SetParseFns(prompt=str, provider=str, model=str, system=str, session=str)
+    def query(  # type: ignore[override]
+        self,
+        prompt: str,
+        provider: str | None = None,
+        model: str | None = None,
+        system: str | None = None,
+        image: str | list[str] | None = None,
+        session: str | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        timeout: float | None = None,
+        json: bool = False,
+        no_stream: bool = False,
+        verbose: bool = False,
+    ) -> None:
+        """Ask provider -p NAME and stream the reply; PROMPT may be - for standard input."""
+        self._chosen = provider
+        super().query(
+            prompt,
+            model=model,
+            system=system,
+            image=image,
+            session=session,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            timeout=timeout,
+            json=json,
+            no_stream=no_stream,
+            verbose=verbose,
+        )
+
+
+def _describe_capabilities(name: str) -> str:
+    from ..plugins import load_provider_class
+    from ..providers.capabilities import capabilities_of
+
+    try:
+        provider_class = load_provider_class(name)
+        declared: Any = provider_class
+        if isinstance(getattr(provider_class, "capabilities", None), property):
+            declared = provider_class()  # declared per instance; building one does no I/O
+        return ",".join(sorted(item.value for item in capabilities_of(declared)))
+    except ClaifError as error:
+        return f"unavailable: {error}"
+
+
+def main() -> None:
+    """Entry point of the ``claif`` console script."""
+    ClaifCLI.main(name="claif")
