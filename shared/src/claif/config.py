@@ -1,0 +1,269 @@
+"""Where settings and API keys come from, in one order for every provider.
+
+An API key is looked up in this order, the first non-empty value winning:
+
+1. the explicit argument (a CLI flag, a constructor parameter);
+2. the environment variable (``MYPROVIDER_API_KEY`` for provider ``myprovider``);
+3. the key store, written by ``claif keys set NAME`` (``keys.json``, mode 0600);
+4. the config file, ``[providers.<provider>] api_key`` in ``config.toml``.
+
+The config file lives under the platform config dir (``CLAIF_CONFIG`` overrides
+it); the key store sits beside it (``CLAIF_KEYS`` overrides that). A key is
+handed out as a :class:`Secret`, which never shows its value in a repr, a log
+line or an error.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import os
+import re
+import sys
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any, NoReturn
+
+from .common.errors import ConfigurationError
+from .fileio import atomic_write, exclusive_lock
+from .logs import register_secret
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    # mypy runs as 3.10 where tomli may be absent from the dev environment
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+
+__all__ = [
+    "CONFIG_ENV",
+    "KEYS_ENV",
+    "KeyStore",
+    "Secret",
+    "config_path",
+    "env_var_name",
+    "get_api_key",
+    "get_setting",
+    "keys_path",
+    "load_config",
+]
+
+CONFIG_ENV = "CLAIF_CONFIG"
+KEYS_ENV = "CLAIF_KEYS"
+KEYS_FORMAT_VERSION = 1
+_KEY_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
+
+
+def config_path() -> Path:
+    """The config file: ``$CLAIF_CONFIG``, else ``config.toml`` in the platform config dir."""
+    override = os.environ.get(CONFIG_ENV)
+    if override:
+        return Path(override).expanduser()
+    import platformdirs  # deferred: only needed when no override is set
+
+    return platformdirs.user_config_path("claif") / "config.toml"
+
+
+def keys_path() -> Path:
+    """The key store: ``$CLAIF_KEYS``, else ``keys.json`` beside the config file."""
+    override = os.environ.get(KEYS_ENV)
+    if override:
+        return Path(override).expanduser()
+    return config_path().with_name("keys.json")
+
+
+def load_config(path: Path | None = None) -> dict[str, Any]:
+    """The parsed config file; a missing file is an empty config, a broken one an error."""
+    target = path or config_path()
+    try:
+        raw = target.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read config file {target}: {exc.strerror}") from exc
+    try:
+        parsed: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"invalid TOML in config file {target}: {exc}") from exc
+    return parsed
+
+
+class Secret:
+    """An API key that shows as ``Secret(****)``; :meth:`reveal` is the only way to read it.
+
+    Creating one registers the value with the log redactor, and pickling is
+    refused, so the key cannot leak through a log line or a serialised object.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        if not isinstance(value, str):
+            raise TypeError("a Secret wraps a str")
+        self._value = value
+        register_secret(value)
+
+    def reveal(self) -> str:
+        """The key itself, for the one place that must send it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret(****)"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Secret):
+            return NotImplemented
+        return hmac.compare_digest(self._value.encode(), other._value.encode())
+
+    def __hash__(self) -> int:
+        return hash(("claif.Secret", self._value))
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("a Secret cannot be pickled: pass the key explicitly instead")
+
+    def __copy__(self) -> Secret:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Secret:
+        return self
+
+
+def env_var_name(provider: str, key: str = "api_key") -> str:
+    """The default variable name: ``myprovider`` + ``api_key`` -> ``MYPROVIDER_API_KEY``."""
+    return re.sub(r"[^A-Z0-9]", "_", f"{provider}_{key}".upper())
+
+
+def get_api_key(
+    provider: str, *, explicit: str | None = None, env_var: str | None = None
+) -> Secret:
+    """The provider's key from argument, environment, key store or config, else an error.
+
+    Empty strings count as unset. The error names every place a key can go.
+    """
+    variable = env_var or env_var_name(provider)
+    value = explicit or os.environ.get(variable)
+    if value:
+        return Secret(value)
+    stored = KeyStore().get(provider)
+    if stored:
+        return stored
+    found = _provider_value(provider, "api_key")
+    if found:
+        return Secret(found)
+    raise ConfigurationError(
+        f"no API key for {provider}: set the environment variable {variable}, "
+        f"run `claif keys set {provider}`, or set providers.{provider}.api_key "
+        f"in {config_path()}",
+        provider=provider,
+    )
+
+
+def get_setting(
+    provider: str,
+    key: str,
+    *,
+    explicit: str | None = None,
+    env_var: str | None = None,
+    default: str | None = None,
+) -> str | None:
+    """A provider setting from argument, environment (``MYPROVIDER_BASE_URL``), config, default."""
+    if explicit:
+        return explicit
+    value = os.environ.get(env_var or env_var_name(provider, key))
+    if value:
+        return value
+    return _provider_value(provider, key) or default
+
+
+def _provider_value(provider: str, key: str) -> str | None:
+    """``[providers.<provider>] <key>`` from the config file, as a string."""
+    providers = load_config().get("providers", {})
+    table = providers.get(provider, {}) if isinstance(providers, dict) else None
+    if not isinstance(table, dict):
+        raise ConfigurationError(
+            f"providers.{provider} in {config_path()} must be a table", provider=provider
+        )
+    value = table.get(key)
+    if value is None or isinstance(value, str):
+        return value or None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise ConfigurationError(
+        f"providers.{provider}.{key} in {config_path()} must be a string", provider=provider
+    )
+
+
+class KeyStore:
+    """API keys saved by ``claif keys set``: a JSON file, 0600, in a 0700 folder."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or keys_path()
+
+    def get(self, name: str) -> Secret | None:
+        """The stored key for ``name``, or None."""
+        value = self._read().get(name)
+        return Secret(value) if value else None
+
+    def names(self) -> list[str]:
+        """The names that have a key, sorted; the keys themselves stay hidden."""
+        return sorted(self._read())
+
+    def set(self, name: str, value: str) -> None:
+        """Store (or replace) the key for ``name``."""
+        _check_key_name(name)
+        value = value.strip() if isinstance(value, str) else ""
+        if not value:
+            raise ConfigurationError(f"the key for {name} is empty")
+        register_secret(value)
+        with self._locked():
+            keys = self._read()
+            keys[name] = value
+            self._write(keys)
+
+    def delete(self, name: str) -> bool:
+        """Forget the key for ``name``; False when there was none."""
+        with self._locked():
+            keys = self._read()
+            if keys.pop(name, None) is None:
+                return False
+            self._write(keys)
+        return True
+
+    def _locked(self) -> AbstractContextManager[None]:
+        return exclusive_lock(self.path.with_name(self.path.name + ".lock"))
+
+    def _read(self) -> dict[str, str]:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read key store {self.path}: {exc.strerror}") from exc
+        try:
+            payload = json.loads(raw)
+        except ValueError as exc:  # the parser's message has a position, never the content
+            raise ConfigurationError(f"key store {self.path} is not valid JSON: {exc}") from exc
+        keys = payload.get("keys") if isinstance(payload, dict) else None
+        if not isinstance(keys, dict) or not all(
+            isinstance(name, str) and isinstance(value, str) for name, value in keys.items()
+        ):
+            raise ConfigurationError(
+                f"key store {self.path} is corrupt: expected {{'keys': {{name: key}}}}"
+            )
+        return dict(keys)
+
+    def _write(self, keys: dict[str, str]) -> None:
+        payload = {"version": KEYS_FORMAT_VERSION, "keys": dict(sorted(keys.items()))}
+        atomic_write(self.path, json.dumps(payload, indent=2).encode("utf-8") + b"\n", mode=0o600)
+
+
+def _check_key_name(name: str) -> None:
+    if not isinstance(name, str) or not _KEY_NAME.fullmatch(name):
+        raise ConfigurationError(
+            f"key name {name!r} must be 1 to 64 letters, digits, '_', '.' or '-' "
+            "and may not start with '.' or '-'"
+        )
