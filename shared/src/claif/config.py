@@ -224,14 +224,13 @@ class KeyStore:
             keys[name] = value
             self._write(keys)
 
-    def delete(self, name: str) -> bool:
-        """Forget the key for ``name``; False when there was none."""
+    def delete(self, name: str) -> None:
+        """Forget the key for ``name``; a name with no key is an error, as a typo would be."""
         with self._locked():
             keys = self._read()
             if keys.pop(name, None) is None:
-                return False
+                raise ConfigurationError(f"no key stored for {name!r} in {self.path}")
             self._write(keys)
-        return True
 
     def _locked(self) -> AbstractContextManager[None]:
         return exclusive_lock(self.path.with_name(self.path.name + ".lock"))
