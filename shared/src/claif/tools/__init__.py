@@ -1,0 +1,11 @@
+"""Tools the model may call: the loop that runs them, and a safe example calculator."""
+
+from .calculator import calculator_tool, evaluate
+from .loop import ToolLoopResult, run_tool_loop
+
+__all__ = [
+    "ToolLoopResult",
+    "calculator_tool",
+    "evaluate",
+    "run_tool_loop",
+]
