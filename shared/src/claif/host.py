@@ -56,10 +56,12 @@ async def query(
     }
     started = time.perf_counter()
     logger.debug("query started", extra=fields)
-    async for message in retrying(
-        lambda: provider.query(prompt, options), chosen, provider=provider.name
-    ):
-        yield message
+    stream = retrying(lambda: provider.query(prompt, options), chosen, provider=provider.name)
+    if options is not None and not options.stream:
+        yield await collect(stream)  # the grammar holds even for a provider that streams anyway
+    else:
+        async for message in stream:
+            yield message
     fields["duration"] = round(time.perf_counter() - started, 4)
     logger.debug("query finished", extra=fields)
 

@@ -3,6 +3,10 @@
 fire parses, the library works, rich renders. A subclass sets ``provider_name``
 and implements ``make_provider``, importing its provider module inside it so
 that ``--help`` never pays for an HTTP client or a vendor SDK.
+
+fire is handed an instance, not the class, so ``--help`` lists the commands;
+provider settings such as a base URL therefore come from the environment or
+the config file, not from constructor flags.
 """
 
 from __future__ import annotations
