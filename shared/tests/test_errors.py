@@ -40,13 +40,12 @@ def test_tree_shape_matches_the_docstring():
 def test_error_carries_provider_status_and_cause():
     """An error keeps the provider, the status and the lower exception as its cause."""
     low = OSError("boom")
-    try:
+    with pytest.raises(ProviderError) as info:
         raise ProviderError("failed", provider="p", status=500) from low
-    except ProviderError as error:
-        assert error.provider == "p"
-        assert error.status == 500
-        assert error.cause is low
-        assert str(error) == "p: failed (HTTP 500)"
+    assert info.value.provider == "p"
+    assert info.value.status == 500
+    assert info.value.cause is low
+    assert str(info.value) == "p: failed (HTTP 500)"
 
 
 @pytest.mark.parametrize(

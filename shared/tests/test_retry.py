@@ -112,9 +112,13 @@ async def test_never_retries_after_first_message():
     clock = FakeClock()
     factory, calls = script(["partial", TransportError("cut")], ["again"])
     seen = []
-    with pytest.raises(TransportError):
+
+    async def consume():
         async for message in retrying(factory, policy(clock)):
             seen.append(message.text)
+
+    with pytest.raises(TransportError):
+        await consume()
     assert seen == ["partial"]
     assert len(calls) == 1
 
