@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, ClassVar, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar, cast
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PROVIDER", "EXIT_USAGE", "STDIN_PROMPT", "CLIApp"]
+__all__ = [
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_PROVIDER",
+    "EXIT_USAGE",
+    "STDIN_PROMPT",
+    "CLIApp",
+    "raw_strings",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_OK = 0
 EXIT_PROVIDER = 1
@@ -19,6 +29,16 @@ EXIT_INTERRUPTED = 130
 # fire reads a lone "-" as its command separator, so it is swapped for this
 # token before parsing; a real argv can never hold a NUL byte.
 STDIN_PROMPT = "\x00stdin"
+
+
+def raw_strings(*names: str) -> Callable[[F], F]:
+    """Keep these arguments as typed: fire would turn ``3`` into 3 and ``a,b`` into a tuple."""
+    from fire import decorators
+
+    def decorate(func: F) -> F:
+        return cast(F, decorators.SetParseFns(**dict.fromkeys(names, str))(func))
+
+    return decorate
 
 
 def exit_code_for(error: BaseException) -> int:
@@ -49,6 +69,20 @@ class CLIApp:
 
     def __dir__(self) -> list[str]:
         return self._commands()
+
+    def _rows(self, rows: list[list[str]]) -> None:
+        """A table on a terminal; tab-separated lines for pipes and scripts."""
+        if not self.out.is_terminal:
+            for row in rows:
+                self.out.file.write("\t".join(row) + "\n")
+            self.out.file.flush()
+            return
+        from rich.table import Table
+
+        table = Table(show_header=False, box=None, pad_edge=False)
+        for row in rows:
+            table.add_row(*row)
+        self.out.print(table, markup=False, highlight=False)
 
     def _verbose(self, verbose: bool) -> None:
         if verbose and self._stop_logging is None:

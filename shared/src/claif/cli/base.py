@@ -15,12 +15,10 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from fire import decorators
-
 from ..common.errors import ValidationError
 from ..common.options import ClaifOptions
 from ..common.types import Message, Role, TextBlock
-from .app import STDIN_PROMPT, CLIApp
+from .app import STDIN_PROMPT, CLIApp, raw_strings
 
 if TYPE_CHECKING:
     from ..providers.base import BaseProvider
@@ -85,7 +83,7 @@ class ProviderCLI(CLIApp):
     def _commands(self) -> list[str]:
         return ["health", "models", "query"]
 
-    @decorators.SetParseFns(prompt=str, model=str, system=str, session=str)
+    @raw_strings("prompt", "model", "system", "session")
     def query(
         self,
         prompt: str,

@@ -5,10 +5,8 @@ from __future__ import annotations
 import sys
 from typing import Any, ClassVar
 
-from fire import decorators
-
 from ..common.errors import ClaifError, ValidationError
-from .app import CLIApp
+from .app import CLIApp, raw_strings
 from .base import ProviderCLI
 
 __all__ = ["ClaifCLI", "main"]
@@ -20,7 +18,7 @@ class KeysCommands(CLIApp):
     def _commands(self) -> list[str]:
         return ["delete", "list", "path", "set"]
 
-    @decorators.SetParseFns(name=str)
+    @raw_strings("name")
     def set(self, name: str) -> None:
         """Store the key for NAME, read from standard input or typed at a hidden prompt."""
         from ..config import KeyStore
@@ -42,7 +40,7 @@ class KeysCommands(CLIApp):
 
         self.out.print(str(keys_path()), markup=False, soft_wrap=True)
 
-    @decorators.SetParseFns(name=str)
+    @raw_strings("name")
     def delete(self, name: str) -> None:
         """Forget the stored key for NAME."""
         from ..config import KeyStore
@@ -74,14 +72,18 @@ class SessionsCommands(CLIApp):
         """Every saved session with its message count and last update."""
         from ..sessions import SessionManager
 
-        for summary in SessionManager().list():
-            self.out.print(
-                f"{summary.id}\t{summary.message_count} messages\t{summary.updated}",
-                markup=False,
-                highlight=False,
-            )
+        self._rows(
+            [
+                [
+                    summary.id,
+                    f"{summary.message_count} messages",
+                    summary.updated.isoformat(timespec="seconds"),
+                ]
+                for summary in SessionManager().list()
+            ]
+        )
 
-    @decorators.SetParseFns(session_id=str)
+    @raw_strings("session_id")
     def show(self, session_id: str, json: bool = False) -> None:
         """Print a session's messages (--json for one JSON object per message)."""
         import json as jsonlib
@@ -95,7 +97,7 @@ class SessionsCommands(CLIApp):
             else:
                 self.out.print(f"{message.role.value}: {message.text}", markup=False)
 
-    @decorators.SetParseFns(session_id=str)
+    @raw_strings("session_id")
     def delete(self, session_id: str) -> None:
         """Delete a saved session."""
         from ..sessions import SessionManager
@@ -137,13 +139,13 @@ class ClaifCLI(ProviderCLI):
                 "no providers installed yet (install a package such as claif-myprovider)"
             )
             return
-        for info in plugins:
-            line = f"{info.name}\t{info.distribution}\t{info.version}"
-            if capabilities:
-                line += "\t" + _describe_capabilities(info.name)
-            self.out.print(line, markup=False, highlight=False)
+        rows = [[info.name, info.distribution, info.version] for info in plugins]
+        if capabilities:
+            for row in rows:
+                row.append(_describe_capabilities(row[0]))
+        self._rows(rows)
 
-    @decorators.SetParseFns(provider=str)
+    @raw_strings("provider")
     def health(self, provider: str | None = None, verbose: bool = False) -> None:  # type: ignore[override]
         """Check one provider (-p NAME) or every installed one; exit 1 if any fails."""
         from ..plugins import list_plugins
@@ -160,7 +162,7 @@ class ClaifCLI(ProviderCLI):
         if failed:
             raise ClaifError(f"health check failed for {', '.join(failed)}")
 
-    @decorators.SetParseFns(prompt=str, provider=str, model=str, system=str, session=str)
+    @raw_strings("prompt", "provider", "model", "system", "session")
     def query(  # type: ignore[override]
         self,
         prompt: str,

@@ -1,0 +1,170 @@
+"""The umbrella ``claif`` command, run as a real console script in child processes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .plugin_fixtures import ECHO_MODULE, add_plugin, env_with
+
+CLAIF = str(Path(sys.executable).parent / "claif")
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    plugins = tmp_path / "site"
+    plugins.mkdir()
+    add_plugin(
+        plugins,
+        name="echo",
+        module="echo_mod",
+        source=ECHO_MODULE,
+        distribution="claif-echo",
+        version="1.2.3",
+        attr="EchoProvider",
+    )
+    return env_with(
+        plugins,
+        CLAIF_CONFIG=str(tmp_path / "config" / "config.toml"),
+        CLAIF_SESSIONS_DIR=str(tmp_path / "sessions"),
+        CLAIF_KEYS=str(tmp_path / "config" / "keys.json"),
+    )
+
+
+def claif(
+    *args: str, env: dict[str, str], stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CLAIF, *args], env=env, input=stdin, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_providers_lists_name_distribution_version(env):
+    """`claif providers` shows each plugin from metadata."""
+    done = claif("providers", env=env)
+    assert done.returncode == 0
+    assert "echo\tclaif-echo\t1.2.3" in done.stdout
+
+
+def test_providers_with_capabilities(env):
+    """--capabilities imports each provider and lists what it declares."""
+    done = claif("providers", "--capabilities", env=env)
+    assert done.returncode == 0
+    assert "streaming" in done.stdout
+    assert "tools" in done.stdout
+
+
+def test_query_streams_reply(env):
+    """`claif query -p echo TEXT` prints the reply and exits 0."""
+    done = claif("query", "-p", "echo", "hello there", env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "hello there\n"
+
+
+def test_query_reads_stdin_with_dash(env):
+    """A prompt of `-` is read from standard input."""
+    done = claif("query", "-p", "echo", "-", env=env, stdin="from stdin")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "from stdin"
+
+
+def test_query_json_lines(env):
+    """--json prints one JSON object per streamed Message."""
+    done = claif("query", "-p", "echo", "abcd", "--json", env=env)
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [line["content"][0]["text"] for line in lines] == ["ab", "cd"]
+    assert lines[-1]["metadata"]["finish_reason"] == "stop"
+
+
+def test_provider_error_exit_1_one_line(env):
+    """A provider failure prints one line on stderr, no traceback, and exits 1."""
+    done = claif("query", "-p", "echo", "fail-auth", env=env)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "bad key" in done.stderr
+
+
+def test_bad_option_exit_2(env):
+    """A bad option value is a usage error: exit 2 and a line naming the problem."""
+    done = claif("query", "-p", "echo", "hi", "--temperature", "7", env=env)
+    assert done.returncode == 2
+    assert "temperature" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_unknown_provider_exit_2(env):
+    """An unknown provider name is a configuration error: exit 2."""
+    done = claif("query", "-p", "nope", "hi", env=env)
+    assert done.returncode == 2
+    assert "no provider named 'nope'" in done.stderr
+
+
+def test_missing_image_exit_2(env, tmp_path):
+    """An image path that does not exist is refused with exit 2."""
+    done = claif("query", "-p", "echo", "hi", "--image", str(tmp_path / "nope.png"), env=env)
+    assert done.returncode == 2
+    assert "nope.png" in done.stderr
+
+
+def test_session_keeps_history(env):
+    """--session stores each turn; `sessions show` prints them."""
+    assert claif("query", "-p", "echo", "first", "--session", "s1", env=env).returncode == 0
+    assert claif("query", "-p", "echo", "second", "--session", "s1", env=env).returncode == 0
+    shown = claif("sessions", "show", "s1", env=env)
+    assert shown.stdout.splitlines() == [
+        "user: first",
+        "assistant: first",
+        "user: second",
+        "assistant: second",
+    ]
+    listed = claif("sessions", "list", env=env)
+    assert listed.stdout.startswith("s1\t4 messages")
+    assert claif("sessions", "delete", "s1", env=env).returncode == 0
+    assert claif("sessions", "show", "s1", env=env).returncode == 2
+
+
+def test_bad_session_id_exit_2(env):
+    """A session id that could escape the folder is refused."""
+    done = claif("query", "-p", "echo", "hi", "--session", "../x", env=env)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+
+
+def test_keys_set_list_never_shows_key(env):
+    """`keys set` reads the key from stdin; `keys list` shows names only."""
+    assert claif("keys", "set", "echo", env=env, stdin="sk-verysecretvalue\n").returncode == 0
+    listed = claif("keys", "list", env=env)
+    assert listed.stdout.strip() == "echo"
+    assert "sk-verysecretvalue" not in listed.stdout
+    assert claif("keys", "path", env=env).stdout.strip().endswith("keys.json")
+
+
+def test_health_of_a_provider(env):
+    """`claif health -p echo` reports ok and exits 0."""
+    done = claif("health", "-p", "echo", env=env)
+    assert done.returncode == 0
+    assert "echo: ok" in done.stdout
+
+
+def test_help_imports_no_http_client(env):
+    """--help loads neither httpx nor any vendor SDK."""
+    code = (
+        "import sys; sys.argv=['claif','--help']\n"
+        "from claif.cli.main import main\n"
+        "try:\n main()\nexcept SystemExit: pass\n"
+        "print([m for m in ('httpx','anthropic','openai') if m in sys.modules], file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "PAGER": "cat"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.stderr.strip().splitlines()[-1] == "[]"
+    assert "query" in done.stdout + done.stderr
