@@ -1,0 +1,280 @@
+"""Session files: ids, round trips, corruption, atomic writes and concurrent appends."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from claif import fileio
+from claif.common.errors import SessionError, ValidationError
+from claif.common.options import ClaifOptions
+from claif.common.types import ImageBlock, Message, ToolResultBlock, ToolUseBlock
+from claif.sessions import (
+    SESSION_FORMAT_VERSION,
+    Session,
+    SessionManager,
+    default_root,
+    history_options,
+)
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+
+
+@pytest.fixture
+def manager(tmp_path: Path) -> SessionManager:
+    return SessionManager(tmp_path / "sessions")
+
+
+def files_in(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.iterdir())
+
+
+def test_root_follows_env(tmp_path, monkeypatch):
+    """CLAIF_SESSIONS_DIR chooses the sessions folder."""
+    monkeypatch.setenv("CLAIF_SESSIONS_DIR", str(tmp_path))
+    assert SessionManager().root == tmp_path
+
+
+def test_root_default_is_platform_data_dir(monkeypatch):
+    """Without the variable, sessions live in the platform's claif data dir."""
+    import platformdirs
+
+    monkeypatch.delenv("CLAIF_SESSIONS_DIR", raising=False)
+    assert default_root() == platformdirs.user_data_path("claif") / "sessions"
+
+
+def test_round_trip_keeps_every_block(manager):
+    """Text, image, tool use and tool result blocks survive a save and a load."""
+    messages = [
+        Message("user", [ImageBlock.from_bytes(PNG)]),
+        Message("assistant", [ToolUseBlock("calc", {"x": 1}, id="t1")], {"model": "m"}),
+        Message("tool", [ToolResultBlock("calc", 2, tool_use_id="t1")]),
+        Message("assistant", "ünïcode answer"),
+    ]
+    manager.append("chat-1", messages)
+    loaded = manager.load("chat-1")
+    assert loaded.messages == messages
+    assert loaded.version == SESSION_FORMAT_VERSION
+
+
+def test_save_writes_metadata_and_updates_time(manager):
+    """save() stores provider and model and moves ``updated`` forward."""
+    session = Session(id="meta", provider="myp", model="m1")
+    before = session.updated
+    manager.save(session)
+    loaded = manager.load("meta")
+    assert (loaded.provider, loaded.model) == ("myp", "m1")
+    assert loaded.updated >= before
+    assert json.loads(manager.path_for("meta").read_text())["version"] == 1
+
+
+@pytest.mark.parametrize("bad", ["../x", ".hidden", "", "x" * 300, "a/b", "a\\b", "-dash"])
+def test_unsafe_ids_are_refused(manager, bad):
+    """Ids that are empty, hidden, too long or hold separators raise SessionError."""
+    with pytest.raises(SessionError, match="invalid session id") as caught:
+        manager.path_for(bad)
+    assert isinstance(caught.value.__cause__, ValidationError)
+    with pytest.raises(SessionError):
+        manager.append(bad, [Message("user", "hi")])
+    assert not manager.root.exists()
+
+
+@settings(max_examples=150, deadline=None)
+@given(session_id=st.text(max_size=140))
+def test_any_id_stays_inside_root_or_is_refused(session_id):
+    """A generated id either round-trips as a file directly inside root or is refused."""
+    with tempfile.TemporaryDirectory() as folder:
+        manager = SessionManager(Path(folder) / "sessions")
+        try:
+            path = manager.path_for(session_id)
+        except SessionError:
+            return
+        assert path.resolve().parent == manager.root.resolve()
+        manager.append(session_id, [Message("user", "hi")])
+        assert manager.load(session_id).messages == [Message("user", "hi")]
+        assert files_in(Path(folder)) == ["sessions"]
+
+
+def test_missing_session_is_an_error(manager):
+    """Loading an unknown id raises SessionError saying there is no such session."""
+    with pytest.raises(SessionError, match="no session 'nope'"):
+        manager.load("nope")
+
+
+def test_get_or_create_returns_a_new_unsaved_session(manager):
+    """get_or_create gives an empty session without writing a file."""
+    session = manager.get_or_create("fresh")
+    assert (session.id, session.messages) == ("fresh", [])
+    assert not manager.path_for("fresh").exists()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{not json",
+        "[]",
+        '{"version": 1, "id": "bad", "messages": "oops"}',
+        '{"version": 1, "id": "bad", "created": "x", "updated": "x", "messages": []}',
+        '{"version": 1, "id": "bad", "created": "2024-01-01T00:00:00", '
+        '"updated": "2024-01-01T00:00:00", "messages": [{"role": "wizard"}]}',
+        '{"version": 1, "id": "other", "created": "2024-01-01T00:00:00", '
+        '"updated": "2024-01-01T00:00:00", "messages": []}',
+    ],
+)
+def test_corrupt_file_is_reported_with_its_path(manager, content):
+    """A session file that is not what we wrote raises SessionError naming the file."""
+    path = manager.path_for("bad")
+    manager.root.mkdir()
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(SessionError) as caught:
+        manager.load("bad")
+    assert str(path) in str(caught.value)
+
+
+@pytest.mark.parametrize("version", [None, 0, "1", True])
+def test_unknown_version_is_refused(manager, version):
+    """A missing or malformed version is an unknown format, reported with the path."""
+    manager.save(Session(id="v"))
+    path = manager.path_for("v")
+    payload = json.loads(path.read_text())
+    payload["version"] = version
+    path.write_text(json.dumps(payload))
+    with pytest.raises(SessionError, match="unknown format version") as caught:
+        manager.load("v")
+    assert str(path) in str(caught.value)
+
+
+def test_newer_version_asks_for_an_upgrade(manager):
+    """A file from a newer claif says to upgrade rather than calling it corrupt."""
+    manager.save(Session(id="future"))
+    path = manager.path_for("future")
+    payload = json.loads(path.read_text())
+    payload["version"] = SESSION_FORMAT_VERSION + 1
+    path.write_text(json.dumps(payload))
+    with pytest.raises(SessionError, match="upgrade claif"):
+        manager.load("future")
+
+
+def test_list_summarises_newest_first_and_flags_corrupt_files(manager):
+    """list() gives id, count and time per session, keeps broken ones and skips strays."""
+    manager.append("old", [Message("user", "a")])
+    time.sleep(0.01)
+    manager.append("new", [Message("user", "a"), Message("assistant", "b")])
+    (manager.root / "broken.json").write_text("{", encoding="utf-8")
+    (manager.root / "notes.txt").write_text("x", encoding="utf-8")
+    (manager.root / ".x.json.abc.tmp").write_text("x", encoding="utf-8")
+    summaries = manager.list()
+    good = [(s.id, s.message_count) for s in summaries if s.error is None]
+    assert good == [("new", 2), ("old", 1)]
+    assert [s.id for s in summaries if s.error] == ["broken"]
+
+
+def test_list_without_a_root_is_empty(manager):
+    """Listing before any session exists gives an empty list and creates nothing."""
+    assert manager.list() == []
+    assert not manager.root.exists()
+
+
+def test_delete_removes_the_session(manager):
+    """delete() removes the file; deleting again is an error."""
+    manager.append("gone", [Message("user", "a")])
+    manager.delete("gone")
+    assert not manager.path_for("gone").exists()
+    with pytest.raises(SessionError, match="no session 'gone'"):
+        manager.delete("gone")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")
+def test_session_files_are_private(manager):
+    """Conversations are written 0600 in a 0700 folder."""
+    manager.append("private", [Message("user", "a")])
+    assert stat.S_IMODE(os.stat(manager.path_for("private")).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(manager.root).st_mode) == 0o700
+
+
+def test_writes_leave_no_temp_files(manager):
+    """After many writes only the session file and its lock remain."""
+    for index in range(5):
+        manager.append("tidy", [Message("user", str(index))])
+    assert files_in(manager.root) == ["tidy.json", "tidy.lock"]
+
+
+def test_unserialisable_message_leaves_the_old_file_intact(manager):
+    """A message that cannot become JSON fails without touching the saved file."""
+    manager.append("keep", [Message("user", "a")])
+    before = manager.path_for("keep").read_bytes()
+    with pytest.raises(SessionError, match="cannot be saved"):
+        manager.append("keep", [Message("user", "b", {"bad": object()})])
+    assert manager.path_for("keep").read_bytes() == before
+    assert files_in(manager.root) == ["keep.json", "keep.lock"]
+
+
+def test_failed_write_leaves_the_old_file_and_no_temp(manager, monkeypatch):
+    """If the rename fails midway the old file stays whole and the temp file is removed."""
+    manager.append("crash", [Message("user", "a")])
+    before = manager.path_for("crash").read_bytes()
+
+    def failing_replace(source: object, target: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fileio.os, "replace", failing_replace)
+    with pytest.raises(SessionError, match="cannot write session file"):
+        manager.append("crash", [Message("user", "b")])
+    monkeypatch.undo()
+    assert manager.path_for("crash").read_bytes() == before
+    assert files_in(manager.root) == ["crash.json", "crash.lock"]
+
+
+WORKER = """
+import sys, time
+from pathlib import Path
+from claif.common.types import Message
+from claif.sessions import SessionManager
+
+root, name, go = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+manager = SessionManager(root)
+while not go.exists():
+    time.sleep(0.001)
+for index in range(50):
+    manager.append("shared", [Message("user", f"{name}-{index}")])
+"""
+
+
+def test_two_processes_appending_lose_nothing(tmp_path):
+    """Two real processes appending 50 messages each leave exactly 100, in each one's order."""
+    root, go = tmp_path / "sessions", tmp_path / "go"
+    workers = [
+        subprocess.Popen([sys.executable, "-c", WORKER, str(root), name, str(go)])
+        for name in ("a", "b")
+    ]
+    go.touch()
+    path = root / "shared.json"
+    while any(worker.poll() is None for worker in workers):
+        if path.exists():
+            json.loads(path.read_bytes())  # readers only ever see a whole file
+    assert [worker.wait(timeout=60) for worker in workers] == [0, 0]
+    texts = [message.text for message in SessionManager(root).load("shared").messages]
+    assert len(texts) == 100
+    for name in ("a", "b"):
+        assert [t for t in texts if t.startswith(name)] == [f"{name}-{i}" for i in range(50)]
+
+
+def test_history_options_puts_the_session_first():
+    """The session's messages become the options' history, before any history given."""
+    session = Session(id="h", messages=[Message("user", "q"), Message("assistant", "a")])
+    extra = Message("user", "more")
+    options = ClaifOptions(model="m", history=[extra])
+    merged = history_options(options, session)
+    assert list(merged.history) == [*session.messages, extra]
+    assert merged.model == "m"
+    assert options.history == (extra,)
