@@ -141,3 +141,10 @@ def test_disable_restores_the_loggers():
     assert len(root.handlers) == len(before_handlers) + 1
     disable()
     assert (root.level, root.handlers) == (before_level, before_handlers)
+
+
+def test_broken_format_string_is_shown_raw_not_raised(redacting_caplog):
+    """A log call with mismatched arguments is logged raw, redacted, and never raises."""
+    logger.info("two %s %s", SECRET)
+    assert SECRET not in redacting_caplog.text
+    assert "two %s %s" in redacting_caplog.text

@@ -15,7 +15,6 @@ line or an error.
 
 from __future__ import annotations
 
-import hmac
 import json
 import os
 import re
@@ -114,6 +113,8 @@ class Secret:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Secret):
             return NotImplemented
+        import hmac  # deferred: it pulls in hashlib; comparing keys is rare
+
         return hmac.compare_digest(self._value.encode(), other._value.encode())
 
     def __hash__(self) -> int:

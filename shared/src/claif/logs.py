@@ -91,8 +91,7 @@ class RedactingFilter(logging.Filter):
         """Redact in place and always let the record through."""
         if _pattern is None:
             return True
-        # Formatting here means an arg's str() is redacted too, not just its repr.
-        record.msg = redact(record.getMessage())
+        record.msg = redact(_message_of(record))
         record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
@@ -104,6 +103,17 @@ class RedactingFilter(logging.Filter):
             if name not in _STANDARD_ATTRS:
                 setattr(record, name, _redact_value(value))
         return True
+
+
+def _message_of(record: logging.LogRecord) -> str:
+    """The formatted message, so an argument's str() is redacted too, not just its repr.
+
+    A broken format string must not turn a log call into a crash: it is shown raw.
+    """
+    try:
+        return record.getMessage()
+    except (TypeError, ValueError, KeyError):
+        return f"{record.msg!s} % {record.args!r}"
 
 
 def format_fields(record: logging.LogRecord) -> str:
