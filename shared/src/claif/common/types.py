@@ -20,13 +20,13 @@ from typing import Any, TypeAlias, TypedDict
 from .errors import ValidationError
 
 __all__ = [
+    "ContentBlock",
+    "ImageBlock",
+    "MAX_IMAGE_BYTES",
     "META_FINISH_REASON",
     "META_MODEL",
     "META_REASONING",
     "META_USAGE",
-    "MAX_IMAGE_BYTES",
-    "ContentBlock",
-    "ImageBlock",
     "Message",
     "Role",
     "TextBlock",
