@@ -6,7 +6,10 @@ SHELL := /bin/bash
 UV = $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help setup sync lint typecheck test demo bench
+# The other supported Pythons, each tested in its own environment (.venv-pyX.Y).
+OTHER_PYTHONS := 3.10 3.12 3.13
+
+.PHONY: help setup lint typecheck test test-pythons demo
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -22,8 +25,19 @@ lint: setup  ## ruff lint and format check.
 typecheck: setup  ## mypy (strict) over every package's source.
 	$(UV) run --locked mypy
 
-test: lint typecheck  ## Lint, type check and the whole test suite.
+test: lint typecheck  ## Lint, type check and the whole test suite (on every supported Python).
 	$(UV) run --locked pytest
+	$(MAKE) --no-print-directory test-pythons
+
+test-pythons: setup  ## The test suite again on 3.10, 3.12 and 3.13.
+	@set -e; for version in $(OTHER_PYTHONS); do \
+	  interpreter=$$(ls $$HOME/.pyenv/versions/$$version.*/bin/python$$version 2>/dev/null | tail -n 1); \
+	  [ -n "$$interpreter" ] || interpreter=$$(command -v python$$version || true); \
+	  [ -n "$$interpreter" ] || { echo "Python $$version not found (pyenv or PATH)"; exit 1; }; \
+	  echo "== Python $$version ($$interpreter)"; \
+	  UV_PROJECT_ENVIRONMENT=.venv-py$$version $(UV) sync --quiet --locked --all-packages --python $$interpreter; \
+	  UV_PROJECT_ENVIRONMENT=.venv-py$$version $(UV) run --quiet --locked --python $$interpreter pytest -q -p no:cacheprovider; \
+	done
 
 demo: setup  ## Stream a reply from a local fake OpenAI-compatible server: no keys, no network.
 	$(UV) run --locked python -m claif_myprovider.demo

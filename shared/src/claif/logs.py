@@ -22,8 +22,8 @@ if TYPE_CHECKING:  # rich is imported lazily: importing claif.logs must stay che
 __all__ = [
     "MASK",
     "MIN_SECRET_CHARS",
-    "STRUCTURED_FIELDS",
     "RedactingFilter",
+    "STRUCTURED_FIELDS",
     "enable_verbose_logging",
     "format_fields",
     "redact",
