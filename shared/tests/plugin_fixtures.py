@@ -21,6 +21,11 @@ class EchoProvider(MockProvider):
             from claif.common.errors import AuthenticationError
 
             raise AuthenticationError("bad key", provider="echo", status=401)
+        if prompt == "sleep":
+            import anyio
+
+            print("sleeping", flush=True)
+            await anyio.sleep(60)
         half = len(prompt) // 2
         self.enqueue([prompt[:half], prompt[half:]])
         async for message in super().query(prompt, options):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -90,11 +91,32 @@ def test_provider_error_exit_1_one_line(env):
 
 
 def test_bad_option_exit_2(env):
-    """A bad option value is a usage error: exit 2 and a line naming the problem."""
+    """A bad option value is a usage error: exit 2 and one plain line naming the problem."""
     done = claif("query", "-p", "echo", "hi", "--temperature", "7", env=env)
     assert done.returncode == 2
     assert "temperature" in done.stderr
     assert "Traceback" not in done.stderr
+    assert "\x1b[" not in done.stderr, "no colour codes when stderr is not a terminal"
+
+
+def test_ctrl_c_exits_130(env):
+    """SIGINT during a query stops it with exit code 130 and no traceback."""
+    child = subprocess.Popen(
+        [CLAIF, "query", "-p", "echo", "sleep"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "sleeping"
+        child.send_signal(signal.SIGINT)
+        _, stderr = child.communicate(timeout=30)
+    finally:
+        child.kill()
+    assert child.returncode == 130
+    assert "Traceback" not in stderr
 
 
 def test_unknown_provider_exit_2(env):
