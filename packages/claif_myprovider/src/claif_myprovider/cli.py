@@ -1,0 +1,37 @@
+"""``claif-myp``: query, health and models from the shell, on core's CLI base.
+
+The server comes from ``MYPROVIDER_BASE_URL`` (or the config file), the key
+from ``MYPROVIDER_API_KEY``, ``claif keys set myprovider`` or the config file.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from claif.cli.base import ProviderCLI, run_cli
+
+if TYPE_CHECKING:
+    from claif.providers.base import BaseProvider
+
+__all__ = ["MyProviderCLI", "main"]
+
+
+class MyProviderCLI(ProviderCLI):
+    """Talk to any OpenAI-compatible server (set MYPROVIDER_BASE_URL to choose one)."""
+
+    provider_name: ClassVar[str] = "myprovider"
+
+    def make_provider(self) -> BaseProvider:
+        """Imported here, so ``--help`` never loads httpx."""
+        from .provider import MyProvider
+
+        return MyProvider()
+
+
+def main() -> None:
+    """The ``claif-myp`` console script."""
+    run_cli(MyProviderCLI, name="claif-myp")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,290 @@
+"""HTTP plumbing over httpx and httpx-sse: requests, event streams, deadlines, error mapping.
+
+Every httpx (and httpx-sse) exception is turned into a claif error in one
+place, :func:`mapped_errors`, with the original kept as ``__cause__``; a test
+walks httpx's whole exception tree to keep that mapping complete.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from typing import Any, cast
+
+import anyio
+import httpx
+import httpx_sse
+
+from claif.common.errors import (
+    ClaifTimeoutError,
+    ConfigurationError,
+    ProviderError,
+    TransportError,
+    error_from_http,
+)
+
+from .types import PROVIDER_NAME, MyProviderSettings
+
+__all__ = ["Deadline", "HttpTransport", "mapped_errors"]
+
+ERROR_BODY_LIMIT = 64 * 1024
+QUOTE_BYTES = 200
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """The idle limit between reads, capped by an overall deadline (``options.timeout``)."""
+
+    idle: float
+    overall: float | None = None
+    started: float = 0.0
+
+    @classmethod
+    def start(cls, idle: float, overall: float | None) -> Deadline:
+        return cls(idle=idle, overall=overall, started=time.monotonic())
+
+    def next_wait(self) -> tuple[float, str]:
+        """Seconds the next read may take, and what to say if it takes longer."""
+        idle_reason = f"no data from the server for {self.idle:g}s (idle timeout)"
+        if self.overall is None:
+            return self.idle, idle_reason
+        left = self.overall - (time.monotonic() - self.started)
+        if left < self.idle:
+            return max(left, 0.0), f"the reply took longer than {self.overall:g}s (timeout)"
+        return self.idle, idle_reason
+
+
+@contextmanager
+def mapped_errors(url: str = "") -> Iterator[None]:
+    """Re-raise httpx and httpx-sse exceptions as the most specific claif error."""
+    where = f" ({url})" if url else ""
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        raise ClaifTimeoutError(f"{_describe_timeout(exc)}{where}", provider=PROVIDER_NAME) from exc
+    except httpx.ConnectError as exc:
+        raise TransportError(f"cannot connect{where}: {exc}", provider=PROVIDER_NAME) from exc
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+        raise ConfigurationError(f"bad base URL{where}: {exc}", provider=PROVIDER_NAME) from exc
+    except httpx.HTTPStatusError as exc:
+        response = exc.response
+        raise _status_error(response.status_code, response.headers, b"") from exc
+    except httpx.TooManyRedirects as exc:
+        raise ProviderError(
+            f"too many redirects{where}", provider=PROVIDER_NAME, retryable=False
+        ) from exc
+    except (httpx.HTTPError, httpx.StreamError, httpx.CookieConflict) as exc:
+        raise TransportError(f"connection failed{where}: {exc!r}", provider=PROVIDER_NAME) from exc
+    except httpx_sse.SSEError as exc:
+        raise TransportError(f"bad event stream{where}: {exc}", provider=PROVIDER_NAME) from exc
+
+
+def _describe_timeout(exc: httpx.TimeoutException) -> str:
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "timed out connecting to the server"
+    if isinstance(exc, httpx.PoolTimeout):
+        return "timed out waiting for a free connection"
+    if isinstance(exc, httpx.WriteTimeout):
+        return "timed out sending the request"
+    return "timed out waiting for the server"
+
+
+@contextmanager
+def _bounded(deadline: Deadline, url: str) -> Iterator[None]:
+    """One wait, limited by the deadline, with errors mapped."""
+    wait, reason = deadline.next_wait()
+    try:
+        with mapped_errors(url), anyio.fail_after(wait):
+            yield
+    except TimeoutError as exc:
+        raise ClaifTimeoutError(reason, provider=PROVIDER_NAME) from exc
+
+
+def _status_error(status: int, headers: Mapping[str, str], body: bytes) -> ProviderError:
+    return error_from_http(status, headers, body, provider=PROVIDER_NAME)
+
+
+class _DeadlineBody:
+    """The response body as httpx-sse reads it, each network read bounded by the deadline.
+
+    Bounding reads, not events, keeps the per-event cost low. At a clean end a
+    blank line is appended: servers often end with ``data: [DONE]`` and no blank
+    line, and by the SSE rules such a last event would be dropped.
+    """
+
+    def __init__(self, response: httpx.Response, deadline: Deadline) -> None:
+        self.headers = response.headers
+        self._texts = response.aiter_text()
+        self._deadline = deadline
+        self._url = str(response.request.url)
+
+    async def aiter_text(self) -> AsyncIterator[str]:
+        while True:
+            with _bounded(self._deadline, self._url):
+                text = await anext(self._texts, None)
+            if text is None:
+                break
+            yield text
+        yield "\n\n"
+
+    async def aclose(self) -> None:
+        await self._texts.aclose()  # type: ignore[attr-defined]
+
+
+class HttpTransport:
+    """One ``httpx.AsyncClient`` (one connection pool) and the requests a provider makes."""
+
+    def __init__(self, settings: MyProviderSettings) -> None:
+        headers = {"Accept": "application/json"}
+        if settings.api_key:
+            headers["Authorization"] = f"Bearer {settings.api_key.reveal()}"
+        self.base_url = settings.base_url
+        self.idle_timeout = settings.idle_timeout
+        limits = httpx.Limits(
+            max_connections=settings.max_connections, max_keepalive_connections=100
+        )
+        timeout = httpx.Timeout(
+            settings.idle_timeout, connect=settings.connect_timeout, pool=settings.connect_timeout
+        )
+        self._client = httpx.AsyncClient(
+            base_url=settings.base_url + "/",
+            headers=headers,
+            timeout=timeout,
+            limits=limits,
+            trust_env=True,
+        )
+
+    def deadline(self, overall: float | None) -> Deadline:
+        """A fresh deadline for one request."""
+        return Deadline.start(self.idle_timeout, overall)
+
+    async def aclose(self) -> None:
+        """Close the pool; shielded so a cancelled caller still releases its sockets."""
+        with anyio.CancelScope(shield=True), mapped_errors(self.base_url):
+            await self._client.aclose()
+
+    async def get_json(self, path: str, deadline: Deadline) -> Any:
+        """GET a JSON document, mapping error statuses."""
+        request = self._client.build_request("GET", path)
+        async with self._send(request, deadline) as response:
+            return await self._read_json(response, deadline)
+
+    async def post_json(self, path: str, body: dict[str, Any], deadline: Deadline) -> Any:
+        """POST a JSON body and return the JSON reply (the ``stream: false`` path)."""
+        request = self._client.build_request("POST", path, json=body)
+        async with self._send(request, deadline) as response:
+            return await self._read_json(response, deadline)
+
+    @asynccontextmanager
+    async def events(
+        self, path: str, body: dict[str, Any], deadline: Deadline
+    ) -> AsyncIterator[AsyncIterator[str]]:
+        """POST and iterate the reply's event data, up to and including ``[DONE]``.
+
+        After ``[DONE]`` the rest of the body is read, so the connection goes back
+        to the pool. A JSON reply to a stream request (a server that ignores
+        ``stream``) is passed on as a single event.
+        """
+        headers = {"Accept": "text/event-stream", "Cache-Control": "no-store"}
+        request = self._client.build_request("POST", path, json=body, headers=headers)
+        async with self._send(request, deadline) as response:
+            kind = response.headers.get("content-type", "").partition(";")[0].strip().lower()
+            if kind == "text/event-stream":
+                stream = self._event_data(response, deadline)
+            elif kind.endswith("json"):
+                stream = _single(await self._read_text(response, deadline))
+            else:
+                raise await self._not_a_stream(response, kind, deadline)
+            try:
+                yield stream
+            finally:
+                await stream.aclose()
+
+    @asynccontextmanager
+    async def _send(
+        self, request: httpx.Request, deadline: Deadline
+    ) -> AsyncIterator[httpx.Response]:
+        """Send, raise the mapped error for a non-2xx status, always close the response."""
+        url = str(request.url)
+        with _bounded(deadline, url):
+            response = await self._client.send(request, stream=True)
+        try:
+            if not response.is_success:
+                body = await self._read_bytes(response, deadline, limit=ERROR_BODY_LIMIT)
+                raise _status_error(response.status_code, response.headers, body)
+            yield response
+        finally:
+            with anyio.CancelScope(shield=True), mapped_errors(url):
+                await response.aclose()
+
+    async def _event_data(
+        self, response: httpx.Response, deadline: Deadline
+    ) -> AsyncGenerator[str, None]:
+        body = _DeadlineBody(response, deadline)
+        events = httpx_sse.EventSource(cast(httpx.Response, body)).aiter_sse()
+        try:
+            with mapped_errors(str(response.request.url)):
+                async for event in events:
+                    if not event.data:
+                        continue  # comments, keep-alives and empty events carry nothing
+                    yield event.data
+                    if event.data == "[DONE]":
+                        break
+                async for _ in events:
+                    pass  # the rest of the body (normally nothing) frees the connection
+        finally:
+            with anyio.CancelScope(shield=True):
+                await events.aclose()
+                await body.aclose()
+
+    async def _read_bytes(
+        self, response: httpx.Response, deadline: Deadline, *, limit: int | None = None
+    ) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        stream = response.aiter_bytes()
+        while limit is None or size < limit:
+            with _bounded(deadline, str(response.request.url)):
+                chunk = await anext(stream, None)
+            if chunk is None:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+
+    async def _read_text(self, response: httpx.Response, deadline: Deadline) -> str:
+        raw = await self._read_bytes(response, deadline)
+        return raw.decode(response.encoding or "utf-8", "replace")
+
+    async def _read_json(self, response: httpx.Response, deadline: Deadline) -> Any:
+        text = await self._read_text(response, deadline)
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise TransportError(
+                f"the server sent a body that is not JSON: {_quote(text)}",
+                provider=PROVIDER_NAME,
+                status=response.status_code,
+            ) from exc
+
+    async def _not_a_stream(
+        self, response: httpx.Response, kind: str, deadline: Deadline
+    ) -> TransportError:
+        body = await self._read_bytes(response, deadline, limit=ERROR_BODY_LIMIT)
+        text = body.decode("utf-8", "replace")
+        return TransportError(
+            f"expected an event stream, got {kind or 'no content type'}: {_quote(text)}",
+            provider=PROVIDER_NAME,
+            status=response.status_code,
+        )
+
+
+async def _single(data: str) -> AsyncGenerator[str, None]:
+    yield data
+
+
+def _quote(text: str) -> str:
+    return repr(text.encode("utf-8")[:QUOTE_BYTES].decode("utf-8", "replace"))
