@@ -56,12 +56,28 @@ class CLIApp:
     short_flags: ClassVar[dict[str, str]] = {}
 
     def __init__(self, out: Console | None = None, err: Console | None = None) -> None:
-        from rich.console import Console
-
-        self.out = out or Console(highlight=False)
-        self.err = err or Console(stderr=True, highlight=False)
+        self._out = out
+        self._err = err
         self.verbose = False
         self._stop_logging: Callable[[], None] | None = None
+
+    @property
+    def out(self) -> Console:
+        """Standard output, made on first use: ``--help`` never pays for rich."""
+        if self._out is None:
+            from rich.console import Console
+
+            self._out = Console(highlight=False)
+        return self._out
+
+    @property
+    def err(self) -> Console:
+        """Standard error, for errors, warnings and verbose logs."""
+        if self._err is None:
+            from rich.console import Console
+
+            self._err = Console(stderr=True, highlight=False)
+        return self._err
 
     def _commands(self) -> list[str]:
         """The names fire shows and accepts; everything else stays internal."""

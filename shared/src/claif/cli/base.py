@@ -15,12 +15,12 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..common.errors import ValidationError
-from ..common.options import ClaifOptions
-from ..common.types import Message, Role, TextBlock
 from .app import STDIN_PROMPT, CLIApp, raw_strings
 
+# The library is imported inside the commands, not here: `--help` must start fast.
 if TYPE_CHECKING:
+    from ..common.options import ClaifOptions
+    from ..common.types import Message
     from ..providers.base import BaseProvider
 
 __all__ = ["ProviderCLI", "build_options", "read_prompt", "run_cli"]
@@ -28,6 +28,8 @@ __all__ = ["ProviderCLI", "build_options", "read_prompt", "run_cli"]
 
 def read_prompt(prompt: object) -> str:
     """The prompt as text; ``-`` means read it from standard input."""
+    from ..common.errors import ValidationError
+
     if prompt == STDIN_PROMPT:
         text = sys.stdin.read()
         if not text.strip():
@@ -59,6 +61,8 @@ def build_options(
     stream: bool = True,
 ) -> ClaifOptions:
     """ClaifOptions from command-line values, whose types fire guessed."""
+    from ..common.options import ClaifOptions
+
     return ClaifOptions(
         model=None if model is None else str(model),
         system_prompt=None if system is None else str(system),
@@ -165,6 +169,8 @@ class ProviderCLI(CLIApp):
             raise ProviderError(report.detail or "health check failed", provider=report.provider)
 
     async def _models(self, provider: Any) -> None:
+        from ..common.errors import ValidationError
+
         lister: Callable[[], Awaitable[Sequence[str]]] | None = getattr(provider, "models", None)
         if lister is None:
             raise ValidationError(
@@ -177,6 +183,7 @@ class ProviderCLI(CLIApp):
 
 
 def _record_turn(sessions: Any, session_id: str, prompt: str, parts: list[Message]) -> None:
+    from ..common.types import Message, Role, TextBlock
     from ..streaming import merge_messages
 
     turn = [Message(Role.USER, [TextBlock(prompt)])]
