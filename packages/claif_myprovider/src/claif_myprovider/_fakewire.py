@@ -46,6 +46,7 @@ class FakeReply:
     count every ``data:`` event, the opening role chunk being 0. ``ending`` says
     how the stream ends: ``[DONE]`` with or without its blank line, after the
     finish chunk only, or ``early`` (no finish reason, no ``[DONE]``).
+    ``ignore_stream`` answers a stream request with one JSON body, as some servers do.
     """
 
     text: Sequence[str] = ("Hello", " from", " the", " fake", " backend.")
@@ -66,6 +67,7 @@ class FakeReply:
     error_at: int | None = None
     error: str = "the model crashed"
     ending: Ending = "done"
+    ignore_stream: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ def render(reply: FakeReply | FakeFailure, request: HttpRequest) -> Exchange:
         return _failure(reply)
     body = request.json() or {}
     model = reply.model or body.get("model") or DEFAULT_MODEL
-    if body.get("stream"):
+    if body.get("stream") and not reply.ignore_stream:
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         return _streamed(reply, model, include_usage)
     return _whole(reply, model)

@@ -66,7 +66,8 @@ def mapped_errors(url: str = "") -> Iterator[None]:
     except httpx.TimeoutException as exc:
         raise ClaifTimeoutError(f"{_describe_timeout(exc)}{where}", provider=PROVIDER_NAME) from exc
     except httpx.ConnectError as exc:
-        raise TransportError(f"cannot connect{where}: {exc}", provider=PROVIDER_NAME) from exc
+        target = f" to {url}" if url else ""
+        raise TransportError(f"cannot connect{target}: {exc}", provider=PROVIDER_NAME) from exc
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
         raise ConfigurationError(f"bad base URL{where}: {exc}", provider=PROVIDER_NAME) from exc
     except httpx.HTTPStatusError as exc:

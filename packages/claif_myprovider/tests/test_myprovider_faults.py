@@ -1,0 +1,275 @@
+"""Every failure the backend can show becomes the right claif error; no httpx error escapes."""
+
+from __future__ import annotations
+
+import time
+
+import anyio
+import httpx
+import pytest
+
+from claif.common import (
+    AuthenticationError,
+    ClaifError,
+    ClaifOptions,
+    ClaifTimeoutError,
+    Message,
+    NotFoundError,
+    ProviderError,
+    RateLimitError,
+    TransportError,
+)
+from claif.host import query as host_query
+from claif.retry import RetryPolicy
+from claif_myprovider import MyProvider
+from claif_myprovider.testing import FakeFailure, FakeReply, refused_url
+
+
+async def drain(stream) -> list[Message]:
+    return [message async for message in stream]
+
+
+async def fails_with(provider, error_type, options=None) -> ClaifError:
+    with pytest.raises(error_type) as caught:
+        await drain(provider.query("Hi", options))
+    return caught.value
+
+
+class Sleeps:
+    """A RetryPolicy sleep that records waits instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+@pytest.mark.parametrize(
+    ("status", "error_type"),
+    [(401, AuthenticationError), (403, AuthenticationError), (404, NotFoundError)],
+)
+async def test_status_maps_to_error_with_server_message(backend, provider, status, error_type):
+    """401/403 are auth errors and 404 not-found, each with the server's own message."""
+    backend.enqueue(FakeFailure.json_error(status, "model 'nope' does not exist"))
+    error = await fails_with(provider, error_type)
+    assert error.status == status
+    assert "model 'nope' does not exist" in str(error)
+    assert not error.retryable
+
+
+async def test_wrong_key_is_an_authentication_error(backend):
+    """A server that checks keys answers a wrong one with AuthenticationError."""
+    backend.api_key = "right"
+    async with MyProvider(base_url=backend.url, api_key="wrong") as provider:
+        await fails_with(provider, AuthenticationError)
+
+
+async def test_429_carries_retry_after(backend, provider):
+    """429 becomes RateLimitError with the Retry-After seconds."""
+    backend.enqueue(FakeFailure.rate_limited("7"))
+    error = await fails_with(provider, RateLimitError)
+    assert error.retry_after == 7.0
+    assert error.retryable
+
+
+@pytest.mark.parametrize("status", [500, 503])
+async def test_5xx_is_a_retryable_provider_error(backend, provider, status):
+    """5xx is a retryable ProviderError with the status."""
+    backend.enqueue(FakeFailure.json_error(status, "overloaded"))
+    error = await fails_with(provider, ProviderError)
+    assert error.status == status
+    assert error.retryable
+    assert "overloaded" in str(error)
+
+
+async def test_any_status_with_headers(backend, provider):
+    """An unusual status with custom headers maps by status, not by body text."""
+    backend.enqueue(
+        FakeFailure(418, "rate limited, authentication failed", {"X-Why": "tea"}, "text/plain")
+    )
+    error = await fails_with(provider, ProviderError)
+    assert type(error) is ProviderError
+    assert error.status == 418
+    assert not error.retryable
+
+
+async def test_html_error_page_on_a_stream_request(backend, provider):
+    """An HTML 502 page answering a stream request is a status error, not a parser crash."""
+    backend.enqueue(FakeFailure.html_page(502))
+    error = await fails_with(provider, ProviderError)
+    assert error.status == 502
+    assert "<html>" not in str(error)
+
+
+async def test_html_body_with_status_200(backend, provider):
+    """A 200 that is not an event stream is a TransportError quoting the body."""
+    backend.enqueue(FakeFailure(200, "<html>captive portal</html>", content_type="text/html"))
+    error = await fails_with(provider, TransportError)
+    assert "expected an event stream" in str(error)
+    assert "captive portal" in str(error)
+
+
+async def test_in_stream_error_is_a_provider_error(backend, provider):
+    """An {"error": ...} event inside a 200 stream raises ProviderError with its message."""
+    backend.enqueue(FakeReply(text=["a", "b"], error_at=2, error="CUDA out of memory"))
+    seen: list[str] = []
+
+    async def collect() -> None:
+        async for message in provider.query("Hi"):
+            seen.append(message.text)
+
+    with pytest.raises(ProviderError, match="CUDA out of memory"):
+        await collect()
+    assert seen == ["a"]
+
+
+async def test_in_stream_error_without_streaming(backend, provider):
+    """An {"error": ...} body with status 200 on stream=False is a ProviderError too."""
+    backend.enqueue(FakeReply(error_at=0, error="bad things"))
+    await fails_with(provider, ProviderError, ClaifOptions(stream=False))
+
+
+async def test_malformed_chunk_is_quoted(backend, provider):
+    """A malformed chunk is a TransportError quoting its start."""
+    backend.enqueue(FakeReply(text=["a", "b"], malformed_at=2))
+    error = await fails_with(provider, TransportError)
+    assert "malformed chunk" in str(error)
+    assert '{"choices"' in str(error)
+
+
+async def test_malformed_whole_body(backend, provider):
+    """A broken JSON body on stream=False is a TransportError, not a crash."""
+    backend.enqueue(FakeReply(malformed_at=0))
+    error = await fails_with(provider, TransportError, ClaifOptions(stream=False))
+    assert "not JSON" in str(error)
+
+
+async def test_stream_ending_early(backend, provider):
+    """A body that ends cleanly with neither [DONE] nor a finish reason: stream ended early."""
+    backend.enqueue(FakeReply(text=["par", "tial"], ending="early"))
+    await fails_with(provider, TransportError)
+    backend.enqueue(FakeReply(text=["par", "tial"], ending="early"))
+    with pytest.raises(TransportError, match="stream ended early"):
+        await drain(provider.query("Hi"))
+
+
+async def test_cut_mid_stream(backend, provider):
+    """A connection dropped mid-body is a TransportError from the httpx error."""
+    backend.enqueue(FakeReply(text=["a", "b", "c"], cut_after=2))
+    error = await fails_with(provider, TransportError)
+    assert isinstance(error.__cause__, httpx.HTTPError)
+
+
+async def test_cut_whole_body(backend, provider):
+    """A connection dropped mid-body on stream=False is a TransportError."""
+    backend.enqueue(FakeReply(cut_after=0))
+    await fails_with(provider, TransportError, ClaifOptions(stream=False))
+
+
+async def test_connection_refused(provider):
+    """Nothing listening is a retryable TransportError naming the URL."""
+    async with MyProvider(base_url=refused_url()) as refused:
+        error = await fails_with(refused, TransportError)
+    assert "cannot connect" in str(error)
+    assert "127.0.0.1" in str(error)
+    assert error.retryable
+    assert isinstance(error.__cause__, httpx.ConnectError)
+
+
+async def test_stall_hits_the_idle_timeout(backend):
+    """A server that goes quiet mid-stream trips the idle timeout, fast."""
+    backend.enqueue(FakeReply(text=["a", "b"], stall=30.0, stall_after=2))
+    async with MyProvider(base_url=backend.url, idle_timeout=0.3) as provider:
+        started = time.monotonic()
+        error = await fails_with(provider, ClaifTimeoutError)
+    assert time.monotonic() - started < 5
+    assert "idle" in str(error)
+
+
+async def test_slow_headers_hit_the_idle_timeout(backend):
+    """A server that never sends its status line is a timeout too."""
+    backend.enqueue(FakeFailure(500, delay=30.0))
+    async with MyProvider(base_url=backend.url, idle_timeout=0.3) as provider:
+        await fails_with(provider, ClaifTimeoutError)
+
+
+async def test_overall_deadline_from_options(backend, provider):
+    """options.timeout bounds the whole reply even while events keep trickling in."""
+    backend.enqueue(FakeReply(text=["x"] * 100, interval=0.05))
+    started = time.monotonic()
+    error = await fails_with(provider, ClaifTimeoutError, ClaifOptions(timeout=0.5))
+    assert 0.4 < time.monotonic() - started < 3
+    assert "0.5s" in str(error)
+
+
+async def test_retry_500_then_success(backend, provider):
+    """Through core's loop a 500 is retried and the second attempt's reply comes through."""
+    backend.enqueue(FakeFailure.json_error(500, "flaky"), FakeReply(text=["ok"]))
+    sleeps = Sleeps()
+    messages = await drain(host_query(provider, "Hi", None, policy=RetryPolicy(sleep=sleeps)))
+    assert "".join(m.text for m in messages) == "ok"
+    assert len(sleeps.waits) == 1
+    assert len(backend.chat_requests) == 2
+
+
+async def test_retry_honours_retry_after(backend, provider):
+    """A 429 with Retry-After waits that long before the next attempt."""
+    backend.enqueue(FakeFailure.rate_limited("2"), FakeReply(text=["ok"]))
+    sleeps = Sleeps()
+    await drain(host_query(provider, "Hi", None, policy=RetryPolicy(sleep=sleeps)))
+    assert sleeps.waits == [2.0]
+
+
+async def test_no_retry_after_the_first_message(backend, provider):
+    """A stream cut after output is not retried: the error reaches the caller."""
+    backend.enqueue(FakeReply(text=["a", "b"], cut_after=2), FakeReply(text=["again"]))
+    sleeps = Sleeps()
+    with pytest.raises(TransportError):
+        await drain(host_query(provider, "Hi", None, policy=RetryPolicy(sleep=sleeps)))
+    assert sleeps.waits == []
+    assert len(backend.chat_requests) == 1
+
+
+async def test_provider_makes_one_attempt(backend, provider):
+    """The provider's own query never retries: one request per call."""
+    backend.enqueue(FakeFailure.json_error(503, "busy"), FakeReply())
+    await fails_with(provider, ProviderError)
+    assert len(backend.chat_requests) == 1
+
+
+async def test_cancellation_leaves_no_open_connection(backend, provider):
+    """Cancelling a stalled stream closes its connection; the next query opens a fresh one."""
+    backend.enqueue(FakeReply(text=["a"], stall=30.0, stall_after=2))
+    with anyio.move_on_after(0.3):
+        await drain(provider.query("Hi"))
+    pool = provider._transport._client._transport._pool  # peeking: httpcore's pool
+    assert pool.connections == []
+    assert await drain(provider.query("Hi"))
+    assert backend.connections == 2
+
+
+async def test_stopping_early_frees_the_connection(backend, provider):
+    """Leaving the stream after the first Message closes the half-read response."""
+    backend.enqueue(FakeReply(text=["a", "b"], stall=30.0, stall_after=2))
+    stream = provider.query("Hi")
+    first = await stream.__anext__()
+    await stream.aclose()
+    assert first.text == "a"
+    pool = provider._transport._client._transport._pool
+    assert pool.connections == []
+
+
+async def test_health_reports_failure_without_raising(backend, provider):
+    """health() reports a failing backend as ok=False with the reason."""
+    backend.enqueue_models(FakeFailure.json_error(500, "down"))
+    health = await provider.health()
+    assert not health.ok
+    assert "down" in health.detail
+
+
+async def test_models_error_is_mapped(backend, provider):
+    """models() raises mapped errors, such as AuthenticationError on 401."""
+    backend.enqueue_models(FakeFailure.json_error(401, "no"))
+    with pytest.raises(AuthenticationError):
+        await provider.models()

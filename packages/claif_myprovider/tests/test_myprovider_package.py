@@ -1,0 +1,96 @@
+"""The package's public face: exports, entry points, lazy imports, and the conformance suite."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib.metadata import entry_points
+
+import pytest
+
+import claif_myprovider
+from claif.testing import ProviderConformance
+from claif_myprovider import MyProvider
+from claif_myprovider.testing import FakeBackend, FakeReply
+
+
+def test_all_is_sorted_and_complete():
+    """__all__ is sorted and every name in it exists."""
+    assert claif_myprovider.__all__ == sorted(claif_myprovider.__all__)
+    for name in claif_myprovider.__all__:
+        assert hasattr(claif_myprovider, name)
+
+
+def test_testing_all_is_sorted():
+    """The fake backend module's __all__ is sorted too."""
+    from claif_myprovider import testing
+
+    assert testing.__all__ == sorted(testing.__all__)
+
+
+def test_entry_point_loads_the_provider_class():
+    """The claif.providers entry point `myprovider` names MyProvider."""
+    (point,) = [ep for ep in entry_points(group="claif.providers") if ep.name == "myprovider"]
+    assert point.value == "claif_myprovider:MyProvider"
+    assert point.load() is MyProvider
+
+
+def test_import_loads_no_http_client():
+    """Importing the package and choosing the provider does not import httpx."""
+    code = (
+        "import sys, claif_myprovider; claif_myprovider.MyProvider(base_url='http://127.0.0.1:1');"
+        "print('httpx' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
+
+
+def test_capabilities_are_declared_as_data():
+    """Capabilities are a class-level frozenset from core's vocabulary."""
+    assert {"text", "streaming", "tools", "vision"} <= {c.value for c in MyProvider.capabilities}
+
+
+def test_fake_backend_runs_by_hand():
+    """`python -m claif_myprovider.testing --port 0` prints its URL and serves."""
+    import httpx
+
+    child = subprocess.Popen(
+        [sys.executable, "-m", "claif_myprovider.testing", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        url = child.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:")
+        models = httpx.get(f"{url}/models", timeout=5).json()
+        assert models["data"][0]["id"] == "fake-model"
+    finally:
+        child.terminate()
+        child.wait(timeout=10)
+
+
+class _Harness:
+    """What the conformance suite needs: a provider factory and a scriptable backend."""
+
+    def __init__(self, backend: FakeBackend) -> None:
+        self.backend = backend
+
+    def make_provider(self) -> MyProvider:
+        return MyProvider(base_url=self.backend.url)
+
+    def script_text(self, parts: list[str], *, model: str) -> None:
+        self.backend.enqueue(FakeReply(text=tuple(parts), model=model))
+
+    def request_count(self) -> int:
+        return len(self.backend.chat_requests)
+
+
+class TestMyProviderConformance(ProviderConformance):
+    """Core's contract tests, run against MyProvider and its fake backend."""
+
+    @pytest.fixture
+    def harness(self, backend: FakeBackend) -> _Harness:
+        return _Harness(backend)
