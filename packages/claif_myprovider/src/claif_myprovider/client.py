@@ -27,6 +27,7 @@ from claif.common.types import (
     Tool,
     ToolResultBlock,
     ToolUseBlock,
+    Usage,
     make_usage,
 )
 from claif.streaming import merge_messages
@@ -320,22 +321,32 @@ def decode_completion(payload: Any, *, model: str) -> Message:
 
 
 def in_stream_error(payload: Mapping[str, Any]) -> ProviderError:
-    """An ``{"error": ...}`` object (vLLM and llama.cpp send them with status 200)."""
+    """An ``{"error": ...}`` object (vLLM and llama.cpp send them with status 200).
+
+    An HTTP status in its ``code`` maps as that status would; otherwise it is a
+    plain, non-retryable ProviderError with the server's message.
+    """
     error = payload.get("error")
     code = error.get("code") if isinstance(error, dict) else None
-    status = code if isinstance(code, int) and 400 <= code <= 599 else 500
-    mapped = error_from_http(status, {}, json.dumps(payload), provider=PROVIDER_NAME)
-    if status != code:
-        mapped.status = None
-        mapped.retryable = False
-    return mapped
+    if isinstance(code, int) and 400 <= code <= 599:
+        return error_from_http(code, {}, json.dumps(payload), provider=PROVIDER_NAME)
+    return ProviderError(f"backend error in stream: {_error_text(error)}", provider=PROVIDER_NAME)
+
+
+def _error_text(error: Any) -> str:
+    if isinstance(error, dict):
+        for key in ("message", "detail", "error"):
+            if isinstance(error.get(key), str):
+                return str(error[key])
+    text = error if isinstance(error, str) else json.dumps(error)
+    return text[:QUOTE_BYTES]
 
 
 def _tool_message(calls: list[ToolUseBlock]) -> list[Message]:
     return [Message(Role.ASSISTANT, list(calls))] if calls else []
 
 
-def _usage(raw: Mapping[str, Any] | None) -> Any:
+def _usage(raw: Mapping[str, Any] | None) -> Usage:
     """Core's usage dict; zeros when the server reported none."""
     raw = raw or {}
     return make_usage(raw.get("prompt_tokens"), raw.get("completion_tokens"))

@@ -7,6 +7,7 @@ so listing providers and ``claif-myp --help`` stay fast.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, ClassVar
@@ -60,19 +61,21 @@ class MyProvider(BaseProvider):
         idle_timeout: float | None = None,
         max_connections: int | None = None,
     ) -> None:
-        self._arguments = {
-            "base_url": base_url,
-            "model": model,
-            "connect_timeout": connect_timeout,
-            "idle_timeout": idle_timeout,
-            "max_connections": max_connections,
-        }
-        self._api_key = api_key
+        self._base_url = base_url
+        self._resolve = functools.partial(
+            MyProviderSettings.resolve,
+            base_url=base_url,
+            api_key=api_key,
+            model=model,
+            connect_timeout=connect_timeout,
+            idle_timeout=idle_timeout,
+            max_connections=max_connections,
+        )
         self._settings: MyProviderSettings | None = None
         self._transport: HttpTransport | None = None
 
     def __repr__(self) -> str:
-        url = self._settings.base_url if self._settings else self._arguments["base_url"]
+        url = self._settings.base_url if self._settings else self._base_url
         return f"MyProvider(base_url={url!r}, connected={self.connected})"
 
     @property
@@ -84,10 +87,7 @@ class MyProvider(BaseProvider):
     def settings(self) -> MyProviderSettings:
         """The resolved settings (resolving them on first use)."""
         if self._settings is None:
-            self._settings = MyProviderSettings.resolve(
-                api_key=self._api_key,
-                **self._arguments,  # type: ignore[arg-type]
-            )
+            self._settings = self._resolve()
         return self._settings
 
     async def connect(self) -> None:
