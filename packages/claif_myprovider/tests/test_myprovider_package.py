@@ -52,26 +52,6 @@ def test_capabilities_are_declared_as_data():
     assert {"text", "streaming", "tools", "vision"} <= {c.value for c in MyProvider.capabilities}
 
 
-def test_fake_backend_runs_by_hand():
-    """`python -m claif_myprovider.testing --port 0` prints its URL and serves."""
-    import httpx
-
-    child = subprocess.Popen(
-        [sys.executable, "-m", "claif_myprovider.testing", "--port", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert child.stdout is not None
-        url = child.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:")
-        models = httpx.get(f"{url}/models", timeout=5).json()
-        assert models["data"][0]["id"] == "fake-model"
-    finally:
-        child.terminate()
-        child.wait(timeout=10)
-
-
 class _Harness:
     """What the conformance suite needs: a provider factory and a scriptable backend."""
 

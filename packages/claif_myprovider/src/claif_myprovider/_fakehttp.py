@@ -146,6 +146,10 @@ class ServerThread:
                 continue
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             return  # the client hung up mid-exchange: normal for timeout and cancel tests
+        except asyncio.CancelledError:
+            # stop() cancels the handlers it owns; ending quietly, because asyncio's
+            # stream callback would log a cancelled handler as an unhandled error.
+            return
         finally:
             self._tasks.discard(task)
             writer.close()
