@@ -135,12 +135,15 @@ def test_stream_cut_exits_1(backend, tmp_path):
 
 
 def test_help_does_not_import_httpx(tmp_path):
-    """Importing the CLI module (all --help needs) loads no httpx."""
-    code = "import sys, claif_myprovider.cli; print('httpx' in sys.modules)"
+    """Importing the CLI module (all --help needs) loads neither httpx nor the provider."""
+    code = (
+        "import sys, claif_myprovider.cli;"
+        "print(sorted({'httpx', 'claif_myprovider.provider'} & set(sys.modules)))"
+    )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
-    assert result.stdout.strip() == "False"
+    assert result.stdout.strip() == "[]"
     help_run = run(["--help"], "http://127.0.0.1:1/v1", tmp_path)
     assert help_run.returncode == 0  # fire writes help to stderr when not on a terminal
     assert "query" in help_run.stdout + help_run.stderr

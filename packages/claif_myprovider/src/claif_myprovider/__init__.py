@@ -1,22 +1,42 @@
 """claif-myprovider: any OpenAI-compatible /chat/completions server as a claif provider.
 
 Works with OpenAI, Ollama, vLLM, llama.cpp, LM Studio and OpenRouter. Importing
-this package loads no HTTP client; ``MyProvider.connect()`` does.
+this package is nearly free: ``MyProvider`` loads on first use (so
+``claif-myp --help`` stays fast) and httpx only on ``MyProvider.connect()``.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
 
-from claif.common.options import ClaifOptions
-from claif.common.types import Message
+if TYPE_CHECKING:
+    from claif.common.options import ClaifOptions
+    from claif.common.types import Message
 
-from .provider import MyProvider
-from .types import MyProviderSettings
+    from .provider import MyProvider
+    from .types import MyProviderSettings
 
 __version__ = "2.0.0"
 
 __all__ = ["MyProvider", "MyProviderSettings", "__version__", "query"]
+
+_LAZY = {"MyProvider": ".provider", "MyProviderSettings": ".types"}
+
+
+def __getattr__(name: str) -> Any:
+    """Load ``MyProvider`` and ``MyProviderSettings`` when first asked for."""
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 async def query(prompt: str, options: ClaifOptions | None = None) -> AsyncIterator[Message]:
@@ -27,6 +47,8 @@ async def query(prompt: str, options: ClaifOptions | None = None) -> AsyncIterat
     ``asyncio.run``. For many queries, keep a ``MyProvider`` open instead.
     """
     from claif.host import query as host_query
+
+    from .provider import MyProvider
 
     provider = MyProvider()
     try:
