@@ -147,3 +147,19 @@ def test_help_does_not_import_httpx(tmp_path):
     help_run = run(["--help"], "http://127.0.0.1:1/v1", tmp_path)
     assert help_run.returncode == 0  # fire writes help to stderr when not on a terminal
     assert "query" in help_run.stdout + help_run.stderr
+
+
+def test_demo_streams_and_exits_0(tmp_path):
+    """`python -m claif_myprovider.demo` serves, runs claif-myp against it, and exits 0."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MYPROVIDER_")}
+    env.update(CLAIF_CONFIG=str(tmp_path / "config.toml"), CLAIF_KEYS=str(tmp_path / "k.json"))
+    result = subprocess.run(
+        [sys.executable, "-m", "claif_myprovider.demo", "Say hi"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "claif-myp query 'Say hi'" in result.stdout
+    assert "A claif provider is a small plugin" in result.stdout

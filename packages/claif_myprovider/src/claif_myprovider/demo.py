@@ -7,7 +7,6 @@ a scripted answer a word at a time, so a person sees the stream arrive.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -28,12 +27,11 @@ WORD_INTERVAL = 0.06
 
 
 def command(prompt: str) -> list[str]:
-    """``uv run claif-myp query PROMPT``, or the installed script when uv is absent."""
-    uv = shutil.which("uv")
-    if uv is not None and not os.environ.get("CLAIF_DEMO_NO_UV"):
-        return [uv, "run", "--quiet", "claif-myp", "query", prompt]
+    """The ``claif-myp`` script of this environment (what ``uv run claif-myp`` runs)."""
     script = Path(sys.executable).with_name("claif-myp")
-    return [str(script), "query", prompt]
+    if script.exists():
+        return [str(script), "query", prompt]
+    return [sys.executable, "-m", "claif_myprovider.cli", "query", prompt]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
