@@ -81,6 +81,13 @@ def test_query_json_lines(env):
     assert lines[-1]["metadata"]["finish_reason"] == "stop"
 
 
+def test_switch_before_prompt(env):
+    """A switch such as --json may come before the prompt without swallowing it."""
+    done = claif("query", "--json", "-p", "echo", "abcd", env=env)
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 2
+
+
 def test_provider_error_exit_1_one_line(env):
     """A provider failure prints one line on stderr, no traceback, and exits 1."""
     done = claif("query", "-p", "echo", "fail-auth", env=env)

@@ -30,6 +30,9 @@ EXIT_INTERRUPTED = 130
 # token before parsing; a real argv can never hold a NUL byte.
 STDIN_PROMPT = "\x00stdin"
 
+# Boolean flags of the Claif command lines; see CLIApp.prepare_argv.
+SWITCHES = frozenset({"--json", "--no-stream", "--no_stream", "--verbose", "--capabilities"})
+
 
 def raw_strings(*names: str) -> Callable[[F], F]:
     """Keep these arguments as typed: fire would turn ``3`` into 3 and ``a,b`` into a tuple."""
@@ -123,13 +126,19 @@ class CLIApp:
 
     @classmethod
     def prepare_argv(cls, argv: list[str]) -> list[str]:
-        """Swap ``-`` for the stdin token and expand this CLI's short flags."""
+        """Swap ``-`` for the stdin token, expand short flags, pin switches to True.
+
+        fire would read ``--json "Hi"`` as ``json="Hi"``; ``--json=True`` keeps
+        a switch from swallowing the word after it.
+        """
         prepared = []
         for arg in argv:
+            arg = cls.short_flags.get(arg, arg)
             if arg == "-":
-                prepared.append(STDIN_PROMPT)
-            else:
-                prepared.append(cls.short_flags.get(arg, arg))
+                arg = STDIN_PROMPT
+            elif arg in SWITCHES:
+                arg = f"{arg}=True"
+            prepared.append(arg)
         return prepared
 
     @classmethod
