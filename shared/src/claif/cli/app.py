@@ -112,6 +112,8 @@ class CLIApp:
 
     def _run(self, work: Callable[[], Awaitable[None]]) -> None:
         """Run one async command to its end on a fresh event loop."""
+        from asyncio import CancelledError
+
         import anyio
 
         async def main() -> None:
@@ -119,6 +121,10 @@ class CLIApp:
 
         try:
             anyio.run(main)
+        except CancelledError:
+            # On 3.10 anyio's runner reports Ctrl-C as the main task's cancellation;
+            # nothing else cancels it, so it means the same as KeyboardInterrupt.
+            raise KeyboardInterrupt from None
         finally:
             if self._stop_logging is not None:
                 self._stop_logging()
