@@ -60,6 +60,9 @@ EXTRA_BODY_KEYS = frozenset(
     }
 )
 
+# json.loads minus its per-call argument checks: this runs once per streamed chunk.
+_decode_json = json.JSONDecoder().decode
+
 _FINISH_REASONS = {"tool_calls": "tool_use", "function_call": "tool_use"}
 _REASONING_KEYS = ("reasoning_content", "reasoning")
 
@@ -249,7 +252,7 @@ class ReplyDecoder:
             self.done = True
             return []
         try:
-            payload = json.loads(data)
+            payload = _decode_json(data)
         except ValueError as exc:
             raise _malformed(data) from exc
         if not isinstance(payload, dict):
@@ -260,10 +263,12 @@ class ReplyDecoder:
         """Decode one parsed chunk or whole response."""
         if "error" in payload:
             raise in_stream_error(payload)
-        if isinstance(payload.get("model"), str) and payload["model"]:
-            self.model = payload["model"]
-        if isinstance(payload.get("usage"), dict):
-            self.usage = payload["usage"]
+        model = payload.get("model")
+        if model and isinstance(model, str):
+            self.model = model
+        usage = payload.get("usage")
+        if usage is not None and isinstance(usage, dict):
+            self.usage = usage
         choices = payload.get("choices")
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             return []
@@ -272,12 +277,13 @@ class ReplyDecoder:
     def _choice(self, choice: Mapping[str, Any]) -> list[Message]:
         delta = choice.get("delta") or choice.get("message") or {}
         out: list[Message] = []
-        for key in _REASONING_KEYS:
-            if isinstance(delta.get(key), str):
-                self._reasoning.append(delta[key])
+        if "reasoning_content" in delta or "reasoning" in delta:  # rare: keep the hot path lean
+            for key in _REASONING_KEYS:
+                if isinstance(delta.get(key), str):
+                    self._reasoning.append(delta[key])
         text = delta.get("content")
         if isinstance(text, str) and text:
-            out.append(Message(Role.ASSISTANT, [TextBlock(text)]))
+            out.append(Message(Role.ASSISTANT, text))
         for fragment in delta.get("tool_calls") or ():
             if isinstance(fragment, dict):
                 out.extend(_tool_message(self._calls.add(fragment)))

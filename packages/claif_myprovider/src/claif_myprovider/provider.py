@@ -124,9 +124,13 @@ class MyProvider(BaseProvider):
             return
         decoder = ReplyDecoder(model=body["model"])
         async with transport.events(CHAT_PATH, body, deadline) as events:
-            async for data in events:
-                for message in decoder.feed(data):
+            async for event in events:
+                if not event.data:
+                    continue  # comments, keep-alives and empty events carry nothing
+                for message in decoder.feed(event.data):
                     yield message
+                if decoder.done:
+                    break
         yield decoder.finish()
 
     async def models(self) -> list[str]:

@@ -196,27 +196,37 @@ class HttpTransport:
     @asynccontextmanager
     async def events(
         self, path: str, body: dict[str, Any], deadline: Deadline
-    ) -> AsyncIterator[AsyncIterator[str]]:
-        """POST and iterate the reply's event data, up to and including ``[DONE]``.
+    ) -> AsyncIterator[AsyncIterator[httpx_sse.ServerSentEvent]]:
+        """POST and iterate the reply's server-sent events.
 
-        After ``[DONE]`` the rest of the body is read, so the connection goes back
-        to the pool. A JSON reply to a stream request (a server that ignores
-        ``stream``) is passed on as a single event.
+        The caller stops after ``[DONE]``; leaving the block normally then reads
+        the rest of the body, so the connection goes back to the pool. A JSON
+        reply to a stream request (a server that ignores ``stream``) comes as a
+        single event. httpx errors raised while the caller iterates are mapped
+        here too. The caller iterates httpx-sse's own generator: no extra layer
+        sits on the per-event path.
         """
         headers = {"Accept": "text/event-stream", "Cache-Control": "no-store"}
         request = self._client.build_request("POST", path, json=body, headers=headers)
         async with self._send(request, deadline) as response:
             kind = response.headers.get("content-type", "").partition(";")[0].strip().lower()
+            source = _DeadlineBody(response, deadline)
+            stream: AsyncGenerator[httpx_sse.ServerSentEvent, None]
             if kind == "text/event-stream":
-                stream = self._event_data(response, deadline)
+                stream = httpx_sse.EventSource(cast(httpx.Response, source)).aiter_sse()
             elif kind.endswith("json"):
                 stream = _single(await self._read_text(response, deadline))
             else:
                 raise await self._not_a_stream(response, kind, deadline)
             try:
-                yield stream
+                with mapped_errors(str(request.url)):
+                    yield stream
+                    async for _ in stream:
+                        pass  # the rest of the body (normally nothing) frees the connection
             finally:
-                await stream.aclose()
+                with anyio.CancelScope(shield=True):
+                    await stream.aclose()
+                    await source.aclose()
 
     @asynccontextmanager
     async def _send(
@@ -234,26 +244,6 @@ class HttpTransport:
         finally:
             with anyio.CancelScope(shield=True), mapped_errors(url):
                 await response.aclose()
-
-    async def _event_data(
-        self, response: httpx.Response, deadline: Deadline
-    ) -> AsyncGenerator[str, None]:
-        body = _DeadlineBody(response, deadline)
-        events = httpx_sse.EventSource(cast(httpx.Response, body)).aiter_sse()
-        try:
-            with mapped_errors(str(response.request.url)):
-                async for event in events:
-                    if not event.data:
-                        continue  # comments, keep-alives and empty events carry nothing
-                    yield event.data
-                    if event.data == "[DONE]":
-                        break
-                async for _ in events:
-                    pass  # the rest of the body (normally nothing) frees the connection
-        finally:
-            with anyio.CancelScope(shield=True):
-                await events.aclose()
-                await body.aclose()
 
     async def _read_bytes(
         self, response: httpx.Response, deadline: Deadline, *, limit: int | None = None
@@ -297,8 +287,8 @@ class HttpTransport:
         )
 
 
-async def _single(data: str) -> AsyncGenerator[str, None]:
-    yield data
+async def _single(data: str) -> AsyncGenerator[httpx_sse.ServerSentEvent, None]:
+    yield httpx_sse.ServerSentEvent(data=data)
 
 
 def _quote(text: str) -> str:

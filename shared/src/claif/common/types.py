@@ -15,7 +15,7 @@ import enum
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeAlias, TypedDict
+from typing import Any, ClassVar, TypeAlias, TypedDict
 
 from .errors import ValidationError
 
@@ -73,7 +73,7 @@ class TextBlock:
     """Plain text."""
 
     text: str
-    type: str = field(default="text", init=False, repr=False)
+    type: ClassVar[str] = "text"
 
 
 _MAGIC: tuple[tuple[bytes, int, str], ...] = (
@@ -101,7 +101,7 @@ class ImageBlock:
 
     data: bytes
     media_type: str
-    type: str = field(default="image", init=False, repr=False)
+    type: ClassVar[str] = "image"
 
     def __repr__(self) -> str:
         return f"ImageBlock(media_type={self.media_type!r}, size={len(self.data)})"
@@ -148,7 +148,7 @@ class ToolUseBlock:
     tool_name: str
     parameters: dict[str, Any]
     id: str = ""
-    type: str = field(default="tool_use", init=False, repr=False)
+    type: ClassVar[str] = "tool_use"
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +159,7 @@ class ToolResultBlock:
     result: Any
     tool_use_id: str = ""
     is_error: bool = False
-    type: str = field(default="tool_result", init=False, repr=False)
+    type: ClassVar[str] = "tool_result"
 
 
 ContentBlock: TypeAlias = TextBlock | ImageBlock | ToolUseBlock | ToolResultBlock
@@ -179,16 +179,22 @@ class Message:
         content: str | Sequence[ContentBlock] = (),
         metadata: dict[str, Any] | None = None,
     ) -> None:
-        try:
-            self.role = Role(role)
-        except ValueError as exc:
-            raise ValidationError(f"unknown role {role!r}", field="role") from exc
+        if role.__class__ is Role:  # the common case, kept cheap: streams build many Messages
+            self.role = role
+        else:
+            try:
+                self.role = Role(role)
+            except ValueError as exc:
+                raise ValidationError(f"unknown role {role!r}", field="role") from exc
         self.content = [TextBlock(content)] if isinstance(content, str) else list(content)
-        self.metadata = dict(metadata or {})
+        self.metadata = dict(metadata) if metadata else {}
 
     @property
     def text(self) -> str:
         """All TextBlocks joined: the reply as a person reads it."""
+        content = self.content
+        if len(content) == 1 and content[0].__class__ is TextBlock:  # a streamed part: fast path
+            return content[0].text
         return "".join(block.text for block in self.content if isinstance(block, TextBlock))
 
     @property

@@ -39,19 +39,18 @@ class Health:
 def _guard_query(
     query: Callable[..., AsyncIterator[Message]],
 ) -> Callable[..., AsyncIterator[Message]]:
-    """Wrap a subclass's ``query`` so bad options are refused before its body runs."""
+    """Wrap a subclass's ``query`` so bad options are refused before its body runs.
+
+    The wrapper is a plain function handing back the provider's own generator:
+    the check runs at the call, and streaming pays for no extra generator layer.
+    """
 
     @functools.wraps(query)
-    async def guarded(
+    def guarded(
         self: BaseProvider, prompt: str, options: ClaifOptions | None = None, **kwargs: Any
     ) -> AsyncIterator[Message]:
         check_options(self, options)
-        stream = query(self, prompt, options, **kwargs)
-        try:
-            async for message in stream:
-                yield message
-        finally:
-            await stream.aclose()  # type: ignore[attr-defined]
+        return query(self, prompt, options, **kwargs)
 
     guarded.__claif_guarded__ = True  # type: ignore[attr-defined]
     return guarded
