@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 # The other supported Pythons, each tested in its own environment (.venv-pyX.Y).
 OTHER_PYTHONS := 3.10 3.12 3.13
 
-.PHONY: help setup lint typecheck test test-pythons demo
+.PHONY: help setup lint typecheck test test-pythons demo bench
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -41,3 +41,8 @@ test-pythons: setup  ## The test suite again on 3.10, 3.12 and 3.13.
 
 demo: setup  ## Stream a reply from a local fake OpenAI-compatible server: no keys, no network.
 	$(UV) run --locked python -m claif_myprovider.demo
+
+bench: setup  ## Benchmarks that print ratios against peers (openai SDK, llm) run from their own environments.
+	cd bench && $(UV) run --locked --with openai python stream_throughput.py
+	cd bench && $(UV) run --locked python concurrency.py
+	cd bench && $(UV) run --locked python cold_start.py

@@ -113,8 +113,8 @@ class ClaifCLI(ProviderCLI):
 
     def __init__(self, out: Any = None, err: Any = None) -> None:
         super().__init__(out, err)
-        self.keys = KeysCommands(self.out, self.err)
-        self.sessions = SessionsCommands(self.out, self.err)
+        self.keys = KeysCommands(self._out, self._err)
+        self.sessions = SessionsCommands(self._out, self._err)
         self._chosen: str | None = None
 
     def _commands(self) -> list[str]:
