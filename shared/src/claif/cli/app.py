@@ -20,6 +20,7 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 EXIT_OK = 0
 EXIT_PROVIDER = 1
@@ -37,6 +38,10 @@ SWITCHES = frozenset({"--json", "--no-stream", "--no_stream", "--verbose", "--ca
 def raw_strings(*names: str) -> Callable[[F], F]:
     """Keep these arguments as typed: fire would turn ``3`` into 3 and ``a,b`` into a tuple."""
     from fire import decorators
+
+    # fire keeps this metadata as a public attribute of the function and then lists
+    # it in usage errors as a command group; an underscore name keeps it private.
+    decorators.FIRE_METADATA = "_fire_metadata"
 
     def decorate(func: F) -> F:
         return cast(F, decorators.SetParseFns(**dict.fromkeys(names, str))(func))
@@ -110,17 +115,17 @@ class CLIApp:
             self.verbose = True
             self._stop_logging = enable_verbose_logging(self.err)
 
-    def _run(self, work: Callable[[], Awaitable[None]]) -> None:
+    def _run(self, work: Callable[[], Awaitable[T]]) -> T:
         """Run one async command to its end on a fresh event loop."""
         from asyncio import CancelledError
 
         import anyio
 
-        async def main() -> None:
-            await work()
+        async def main() -> T:
+            return await work()
 
         try:
-            anyio.run(main)
+            return anyio.run(main)
         except CancelledError:
             # On 3.10 anyio's runner reports Ctrl-C as the main task's cancellation;
             # nothing else cancels it, so it means the same as KeyboardInterrupt.
@@ -162,7 +167,9 @@ class CLIApp:
             app.err.print("interrupted", style="yellow", markup=False)
             sys.exit(EXIT_INTERRUPTED)
         except ClaifError as error:  # anything else is a bug and keeps its traceback
-            app.err.print(_one_line(error), style="red", markup=False, highlight=False)
+            app.err.print(
+                _one_line(error), style="red", markup=False, highlight=False, soft_wrap=True
+            )
             sys.exit(exit_code_for(error))
         sys.exit(EXIT_OK)
 

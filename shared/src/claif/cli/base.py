@@ -15,7 +15,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from .app import STDIN_PROMPT, CLIApp, raw_strings
+from .app import EXIT_PROVIDER, STDIN_PROMPT, CLIApp, raw_strings
 
 # The library is imported inside the commands, not here: `--help` must start fast.
 if TYPE_CHECKING:
@@ -125,7 +125,8 @@ class ProviderCLI(CLIApp):
     def health(self, verbose: bool = False) -> None:
         """Check that the provider's backend answers; exit 1 if it does not."""
         self._verbose(verbose)
-        self._run(lambda: self._health(self.make_provider()))
+        if not self._run(lambda: self._health(self.make_provider())):
+            sys.exit(EXIT_PROVIDER)
 
     def models(self, verbose: bool = False) -> None:
         """List the models the backend offers, one per line."""
@@ -158,15 +159,15 @@ class ProviderCLI(CLIApp):
         session = sessions.get_or_create(options.session_id)
         return history_options(options, session), sessions
 
-    async def _health(self, provider: Any) -> None:
-        from ..common.errors import ProviderError
-
+    async def _health(self, provider: Any) -> bool:
+        """Print one line for the provider's health; True when it is usable."""
         async with _connected(provider):
             report = await provider.health()
         status = "ok" if report.ok else "failing"
-        self.out.print(f"{report.provider}: {status} {report.detail}".rstrip(), markup=False)
-        if not report.ok:
-            raise ProviderError(report.detail or "health check failed", provider=report.provider)
+        self.out.print(
+            f"{report.provider}: {status} {report.detail}".rstrip(), markup=False, soft_wrap=True
+        )
+        return bool(report.ok)
 
     async def _models(self, provider: Any) -> None:
         from ..common.errors import ValidationError

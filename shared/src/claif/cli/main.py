@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sys
+from functools import partial
 from typing import Any, ClassVar
 
 from ..common.errors import ClaifError, ValidationError
-from .app import CLIApp, raw_strings
+from .app import EXIT_PROVIDER, CLIApp, raw_strings
 from .base import ProviderCLI
 
 __all__ = ["ClaifCLI", "main"]
@@ -150,17 +151,26 @@ class ClaifCLI(ProviderCLI):
         """Check one provider (-p NAME) or every installed one; exit 1 if any fails."""
         from ..plugins import list_plugins
 
+        self._verbose(verbose)
         names = [provider] if provider else [info.name for info in list_plugins()]
-        failed: list[str] = []
+        failed = []
         for name in names:
-            self._chosen = name
             try:
-                super().health(verbose=verbose)
+                healthy = self._run(partial(self._health_of, name))
             except ClaifError as error:
+                if provider:
+                    raise  # one provider asked for: its error is the answer, with its exit code
+                healthy = False
+                self.out.print(f"{name}: failing {error}", markup=False, soft_wrap=True)
+            if not healthy:
                 failed.append(name)
-                self.err.print(f"{name}: failing {error}", markup=False, highlight=False)
         if failed:
-            raise ClaifError(f"health check failed for {', '.join(failed)}")
+            sys.exit(EXIT_PROVIDER)
+
+    async def _health_of(self, name: str) -> bool:
+        from ..plugins import create_provider
+
+        return await self._health(create_provider(name))
 
     @raw_strings("prompt", "provider", "model", "system", "session")
     def query(  # type: ignore[override]
