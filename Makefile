@@ -31,7 +31,7 @@ test: lint typecheck  ## Lint, type check and the whole test suite (on every sup
 
 test-pythons: setup  ## The test suite again on 3.10, 3.12 and 3.13.
 	@set -e; for version in $(OTHER_PYTHONS); do \
-	  interpreter=$$(ls $$HOME/.pyenv/versions/$$version.*/bin/python$$version 2>/dev/null | tail -n 1); \
+	  interpreter=$$(ls $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$$version.*/bin/python$$version 2>/dev/null | tail -n 1); \
 	  [ -n "$$interpreter" ] || interpreter=$$(command -v python$$version || true); \
 	  [ -n "$$interpreter" ] || { echo "Python $$version not found (pyenv or PATH)"; exit 1; }; \
 	  echo "== Python $$version ($$interpreter)"; \
