@@ -61,11 +61,11 @@ def list_plugins() -> list[PluginInfo]:
     return sorted(seen.values(), key=lambda info: info.name)
 
 
-def find_plugin(name: str) -> PluginInfo:
-    """The provider called ``name``; an unknown name lists the installed ones."""
-    for info in list_plugins():
-        if info.name == name:
-            return info
+def _find(name: str) -> tuple[metadata.EntryPoint, PluginInfo]:
+    """The entry point called ``name`` (the first, as in the listing) and its info."""
+    for entry_point in _entry_points():
+        if entry_point.name == name:
+            return entry_point, _info(entry_point)
     installed = ", ".join(info.name for info in list_plugins()) or "none"
     raise ConfigurationError(
         f"no provider named {name!r} is installed (installed: {installed}); "
@@ -73,10 +73,14 @@ def find_plugin(name: str) -> PluginInfo:
     )
 
 
+def find_plugin(name: str) -> PluginInfo:
+    """The provider called ``name``; an unknown name lists the installed ones."""
+    return _find(name)[1]
+
+
 def load_provider_class(name: str) -> type[Any]:
     """Import the chosen provider; a failing import names its distribution and why."""
-    info = find_plugin(name)
-    entry_point = next(ep for ep in _entry_points() if ep.name == name)
+    entry_point, info = _find(name)
     try:
         return entry_point.load()  # type: ignore[no-any-return]
     except Exception as exc:
