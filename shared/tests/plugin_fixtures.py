@@ -53,6 +53,19 @@ def add_plugin(
     (dist_info / "entry_points.txt").write_text(f"[claif.providers]\n{name} = {module}:{attr}\n")
 
 
+def add_echo_plugin(root: Path) -> None:
+    """The echo provider, registered as ``echo`` by distribution claif-echo 1.2.3."""
+    add_plugin(
+        root,
+        name="echo",
+        module="echo_mod",
+        source=ECHO_MODULE,
+        distribution="claif-echo",
+        version="1.2.3",
+        attr="EchoProvider",
+    )
+
+
 def env_with(root: Path, **extra: str) -> dict[str, str]:
     """The current environment with ``root`` on the import path."""
     env = dict(os.environ)

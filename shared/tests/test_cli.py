@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .plugin_fixtures import ECHO_MODULE, add_plugin, env_with
+from .plugin_fixtures import add_echo_plugin, env_with
 
 CLAIF = str(Path(sys.executable).parent / "claif")
 
@@ -19,15 +19,7 @@ CLAIF = str(Path(sys.executable).parent / "claif")
 def env(tmp_path: Path) -> dict[str, str]:
     plugins = tmp_path / "site"
     plugins.mkdir()
-    add_plugin(
-        plugins,
-        name="echo",
-        module="echo_mod",
-        source=ECHO_MODULE,
-        distribution="claif-echo",
-        version="1.2.3",
-        attr="EchoProvider",
-    )
+    add_echo_plugin(plugins)
     return env_with(
         plugins,
         CLAIF_CONFIG=str(tmp_path / "config" / "config.toml"),

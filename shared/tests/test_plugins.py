@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .plugin_fixtures import ECHO_MODULE, add_plugin, env_with
+from .plugin_fixtures import add_echo_plugin, add_plugin, env_with
 
 BROKEN_MODULE = "raise ImportError('needs the frobnicator SDK')\n"
 LOUD_MODULE = """
@@ -39,15 +39,7 @@ print(json.dumps(out))
 
 @pytest.fixture
 def plugin_root(tmp_path: Path) -> Path:
-    add_plugin(
-        tmp_path,
-        name="echo",
-        module="echo_mod",
-        source=ECHO_MODULE,
-        distribution="claif-echo",
-        version="1.2.3",
-        attr="EchoProvider",
-    )
+    add_echo_plugin(tmp_path)
     add_plugin(
         tmp_path,
         name="broken",
@@ -67,27 +59,24 @@ def plugin_root(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def run_probe(root: Path) -> dict:
+def run_python(root: Path, code: str) -> str:
+    """Run ``code`` in a child interpreter that sees the plugins under ``root``."""
     env = env_with(root, MARKER=str(root / "marker"))
     done = subprocess.run(
-        [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
-    return json.loads(done.stdout)
+    return done.stdout
 
 
 def test_listing_reads_metadata_only(plugin_root: Path):
     """Listing gives name, distribution and version and imports no provider module."""
-    env = env_with(plugin_root, MARKER=str(plugin_root / "marker"))
     code = (
         "import json, sys\n"
         "from claif.plugins import list_plugins\n"
         "print(json.dumps([[i.name, i.distribution, i.version] for i in list_plugins()]))\n"
         "print(sorted(m for m in sys.modules if m.endswith('_mod')))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    )
-    listed, modules = done.stdout.splitlines()
+    listed, modules = run_python(plugin_root, code).splitlines()
     assert ["echo", "claif-echo", "1.2.3"] in json.loads(listed)
     assert ["broken", "claif-broken", "0.1.0"] in json.loads(listed)
     assert modules == "[]"
@@ -96,7 +85,7 @@ def test_listing_reads_metadata_only(plugin_root: Path):
 
 def test_broken_plugin_reported_others_still_load(plugin_root: Path):
     """A plugin failing to import is reported with its distribution and reason; the rest work."""
-    result = run_probe(plugin_root)
+    result = json.loads(run_python(plugin_root, PROBE))
     assert result["loaded"]["echo"] == "EchoProvider"
     broken = result["loaded"]["broken"]
     assert broken.startswith("ConfigurationError")
@@ -106,30 +95,23 @@ def test_broken_plugin_reported_others_still_load(plugin_root: Path):
 
 def test_provider_imported_only_when_chosen(plugin_root: Path):
     """Loading one provider imports its module and not the others'."""
-    env = env_with(plugin_root, MARKER=str(plugin_root / "marker"))
     code = (
         "import sys\n"
         "from claif.plugins import load_provider_class\n"
         "load_provider_class('echo')\n"
         "print(sorted(m for m in sys.modules if m.endswith('_mod')))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    )
-    assert done.stdout.strip() == "['echo_mod']"
+    assert run_python(plugin_root, code).strip() == "['echo_mod']"
     assert not (plugin_root / "marker").exists()
 
 
 def test_unknown_provider_names_installed_ones(plugin_root: Path):
     """Asking for a missing provider lists what is installed."""
-    env = env_with(plugin_root)
     code = (
         "from claif.plugins import find_plugin\n"
         "try:\n    find_plugin('nope')\n"
         "except Exception as e:\n    print(type(e).__name__, e)"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    )
-    assert done.stdout.startswith("ConfigurationError")
-    assert "echo" in done.stdout
+    printed = run_python(plugin_root, code)
+    assert printed.startswith("ConfigurationError")
+    assert "echo" in printed
