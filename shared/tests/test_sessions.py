@@ -10,6 +10,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -26,6 +27,8 @@ from claif.sessions import (
     default_root,
     history_options,
 )
+
+from .test_fileio import deep_json, finishes, link_to_dev_zero, make_fifo, make_sparse, posix_only
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 
@@ -75,7 +78,8 @@ def test_save_writes_metadata_and_updates_time(manager):
     loaded = manager.load("meta")
     assert (loaded.provider, loaded.model) == ("myp", "m1")
     assert loaded.updated >= before
-    assert json.loads(manager.path_for("meta").read_text())["version"] == 1
+    written = json.loads(manager.path_for("meta").read_text())
+    assert written["version"] == SESSION_FORMAT_VERSION == 2
 
 
 @pytest.mark.parametrize("bad", ["../x", ".hidden", "", "x" * 300, "a/b", "a\\b", "-dash"])
@@ -278,3 +282,182 @@ def test_history_options_puts_the_session_first():
     assert list(merged.history) == [*session.messages, extra]
     assert merged.model == "m"
     assert options.history == (extra,)
+
+
+def write_payload(manager: SessionManager, session_id: str, **changes: Any) -> Path:
+    """A session file as version 2 writes it, with ``changes`` applied (None deletes a key)."""
+    payload: dict[str, Any] = {
+        "version": SESSION_FORMAT_VERSION,
+        "id": session_id,
+        "created": "2024-01-01T00:00:00+00:00",
+        "updated": "2024-01-01T00:00:00+00:00",
+        "messages": [],
+    }
+    payload.update(changes)
+    path = manager.path_for(session_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({k: v for k, v in payload.items() if v is not None}))
+    return path
+
+
+def assert_refused(manager: SessionManager, session_id: str, reason: str) -> None:
+    """load() raises SessionError naming the file and ``reason``; list() shows it with the error."""
+    path = manager.path_for(session_id)
+    with pytest.raises(SessionError, match=reason) as caught:
+        manager.load(session_id)
+    assert str(path) in str(caught.value)
+    listed = {summary.id: summary.error for summary in manager.list()}
+    assert listed[session_id] is not None
+    assert str(path) in listed[session_id]
+
+
+def test_version_1_file_is_still_read(manager):
+    """A version 1 file, without system_prompt and native, loads with those fields empty."""
+    write_payload(manager, "old", version=1, provider="p", model="m")
+    session = manager.load("old")
+    assert (session.provider, session.model, session.system_prompt) == ("p", "m", None)
+    assert session.native == {}
+
+
+def test_new_fields_round_trip(manager):
+    """system_prompt and native survive a save and a load."""
+    manager.save(Session(id="n", system_prompt="be brief", native={"gemini": "g-1"}))
+    loaded = manager.load("n")
+    assert (loaded.system_prompt, loaded.native) == ("be brief", {"gemini": "g-1"})
+
+
+def test_manager_takes_a_str_folder(tmp_path):
+    """SessionManager(session_dir) accepts a plain string as well as a Path."""
+    assert SessionManager(str(tmp_path)).root == tmp_path
+
+
+def test_record_turn_appends_and_notes_who_answered(manager):
+    """record_turn adds the messages and stores provider, model, system prompt and native id."""
+    turn = [Message("user", "q"), Message("assistant", "a")]
+    manager.record_turn(
+        "t", turn, provider="gemini", model="g1", system_prompt="sys", native_id="abc"
+    )
+    manager.record_turn("t", turn, provider="codex", model=None, native_id="thread-9")
+    session = manager.load("t")
+    assert session.messages == turn * 2
+    assert (session.provider, session.model, session.system_prompt) == ("codex", "g1", "sys")
+    assert session.native == {"gemini": "abc", "codex": "thread-9"}
+
+
+def test_record_turn_without_native_id_keeps_the_old_one(manager):
+    """A turn that brings no native id leaves the stored one for that provider alone."""
+    manager.record_turn("k", [], provider="gemini", model=None, native_id="abc")
+    manager.record_turn("k", [Message("user", "q")], provider="gemini", model=None)
+    assert manager.load("k").native == {"gemini": "abc"}
+
+
+def test_record_turn_needs_a_provider_for_a_native_id(manager):
+    """A native id without the provider it belongs to is refused before any file is written."""
+    with pytest.raises(ValidationError, match="native session id"):
+        manager.record_turn("x", [], provider=None, model=None, native_id="abc")
+    assert not manager.root.exists()
+
+
+async def test_async_get_and_save_session(manager):
+    """get_session gives a new or saved session; save_session writes it; both run off-loop."""
+    session = await manager.get_session("a1")
+    assert (session.id, session.messages) == ("a1", [])
+    session.messages.append(Message("user", "hi"))
+    await manager.save_session(session)
+    assert (await manager.get_session("a1")).messages == [Message("user", "hi")]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"messages": 5},
+        {"messages": {"role": "user"}},
+        {"messages": "oops"},
+        {"messages": [7]},
+        {"messages": [None]},
+        {"messages": [{"role": "user", "content": 5}]},
+        {"messages": [{"role": "user", "content": [1, 2]}]},
+        {"messages": [{"role": "user", "content": "hi", "metadata": "x"}]},
+        {"messages": [{"role": "user", "content": "hi", "metadata": [1]}]},
+        {"messages": [{"role": "wizard", "content": "hi"}]},
+        {"messages": [{"role": ["user"], "content": "hi"}]},
+        {"messages": [{"role": "user", "content": [{"type": "image", "data": "é"}]}]},
+        {"messages": [{"role": "user", "content": [{"type": "tool_use", "parameters": "x"}]}]},
+        {"provider": 5},
+        {"system_prompt": ["x"]},
+        {"native": ["x"]},
+        {"native": {"p": 1}},
+        {"created": 5},
+        {"id": None},
+    ],
+)
+def test_wrong_shapes_are_corrupt_files(manager, changes):
+    """Each wrong shape is a SessionError naming the file, and list() shows it with the error."""
+    write_payload(manager, "shape", **changes)
+    assert_refused(manager, "shape", "corrupt|JSON object|holds the id")
+
+
+def test_deeply_nested_json_is_refused(manager):
+    """JSON nested 100000 deep is a SessionError, never a RecursionError."""
+    manager.root.mkdir()
+    manager.path_for("deep").write_text(deep_json())
+    assert_refused(manager, "deep", "nested too deeply")
+
+
+def test_invalid_utf8_is_refused(manager):
+    """Bytes that are not UTF-8 are a SessionError naming the file."""
+    manager.root.mkdir()
+    manager.path_for("bytes").write_bytes(b'{"id": "\xff"}')
+    assert_refused(manager, "bytes", "UTF-8")
+
+
+@posix_only
+def test_fifo_named_like_a_session_never_blocks(manager):
+    """A FIFO called x.json is refused at once, by load and by list."""
+    make_fifo(manager.path_for("x"))
+    assert finishes(lambda: assert_refused(manager, "x", "not a regular file")) is None
+
+
+@posix_only
+def test_link_to_dev_zero_is_refused(manager):
+    """A session file linked to /dev/zero is refused, not read forever."""
+    link_to_dev_zero(manager.path_for("zero"))
+    assert finishes(lambda: assert_refused(manager, "zero", "character device")) is None
+
+
+@posix_only
+def test_huge_sparse_session_file_is_refused(manager):
+    """A 100 GiB sparse session file is refused by the size cap."""
+    make_sparse(manager.path_for("huge"))
+    assert finishes(lambda: assert_refused(manager, "huge", "byte limit")) is None
+
+
+def test_folder_named_like_a_session_is_listed_with_an_error(manager):
+    """A folder called x.json is listed with an error, not skipped or raised."""
+    manager.path_for("dir").mkdir(parents=True)
+    assert_refused(manager, "dir", "cannot read session file")
+
+
+def test_list_survives_a_failing_stat(manager, monkeypatch):
+    """If even lstat fails for a broken file, list() still gives it, dated at the epoch."""
+    manager.root.mkdir()
+    manager.path_for("broken").write_text("{", encoding="utf-8")
+
+    def failing_lstat(self: Path) -> os.stat_result:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "lstat", failing_lstat)
+    [summary] = manager.list()
+    assert summary.id == "broken"
+    assert summary.error is not None
+    assert summary.updated.timestamp() == 0
+
+
+@posix_only
+def test_symlinked_lock_file_is_a_session_error(manager, tmp_path):
+    """A session's lock file replaced by a symlink gives a SessionError naming the lock."""
+    manager.root.mkdir()
+    (manager.root / "s.lock").symlink_to(tmp_path / "target")
+    with pytest.raises(SessionError, match=r"s\.lock.*symlink"):
+        manager.append("s", [Message("user", "a")])
+    assert not (tmp_path / "target").exists()

@@ -7,18 +7,26 @@ read-modify-write holds a per-session lock (``<id>.lock``, flock or msvcrt), so
 two processes appending at once never lose a message. Ids are checked by
 :func:`claif.common.options.validate_session_id`, so none can leave ``root``.
 
-File format (``version`` 1)::
+Reads trust nothing: a FIFO, device or folder named ``<id>.json``, a file over
+:data:`MAX_SESSION_BYTES`, invalid UTF-8, JSON nested too deeply or of the wrong
+shape are each a :class:`SessionError` naming the file, never a hang or a crash.
 
-    {"version": 1, "id": "...", "created": "<ISO 8601 UTC>", "updated": "...",
-     "provider": null, "model": null, "messages": [<Message.to_dict()>, ...]}
+File format (``version`` 2)::
+
+    {"version": 2, "id": "...", "created": "<ISO 8601 UTC>", "updated": "...",
+     "provider": null, "model": null, "system_prompt": null,
+     "native": {"<provider>": "<that backend's own session id>"},
+     "messages": [<Message.to_dict()>, ...]}
+
+Version 1 files (without ``system_prompt`` and ``native``) are still read.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,9 +35,10 @@ from typing import Any
 from .common.errors import SessionError, ValidationError
 from .common.options import ClaifOptions, validate_session_id
 from .common.types import Message
-from .fileio import atomic_write, exclusive_lock
+from .fileio import atomic_write, exclusive_lock, parse_json, read_regular_file
 
 __all__ = [
+    "MAX_SESSION_BYTES",
     "SESSIONS_ENV",
     "SESSION_FORMAT_VERSION",
     "Session",
@@ -38,8 +47,11 @@ __all__ = [
     "history_options",
 ]
 
-SESSION_FORMAT_VERSION = 1
+SESSION_FORMAT_VERSION = 2
 SESSIONS_ENV = "CLAIF_SESSIONS_DIR"
+# A session file larger than this is refused rather than read: 64 MiB holds a very
+# long conversation with images, and bounds what a hostile file can make us allocate.
+MAX_SESSION_BYTES = 64 * 1024 * 1024
 
 
 def _now() -> datetime:
@@ -48,7 +60,12 @@ def _now() -> datetime:
 
 @dataclass
 class Session:
-    """One conversation: its messages in order, timestamps and what answered it."""
+    """One conversation: its messages in order, timestamps and what answered it.
+
+    ``native`` maps a provider name to that backend's own session or thread id
+    (a Gemini CLI session, a Codex thread), for backends that keep history
+    themselves.
+    """
 
     id: str
     messages: list[Message] = field(default_factory=list)
@@ -56,6 +73,8 @@ class Session:
     updated: datetime = field(default_factory=_now)
     provider: str | None = None
     model: str | None = None
+    system_prompt: str | None = None
+    native: dict[str, str] = field(default_factory=dict)
     version: int = SESSION_FORMAT_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -67,6 +86,8 @@ class Session:
             "updated": self.updated.isoformat(),
             "provider": self.provider,
             "model": self.model,
+            "system_prompt": self.system_prompt,
+            "native": dict(self.native),
             "messages": [message.to_dict() for message in self.messages],
         }
 
@@ -79,11 +100,13 @@ class Session:
         try:
             session = cls(
                 id=str(payload["id"]),
-                messages=[Message.from_dict(item) for item in payload["messages"]],
+                messages=_messages_from(payload["messages"]),
                 created=_parse_time(payload["created"]),
                 updated=_parse_time(payload["updated"]),
-                provider=payload.get("provider"),
-                model=payload.get("model"),
+                provider=_optional_str(payload, "provider"),
+                model=_optional_str(payload, "model"),
+                system_prompt=_optional_str(payload, "system_prompt"),
+                native=_native_from(payload.get("native", {})),
             )
         except (KeyError, TypeError, ValueError, ValidationError) as exc:
             raise SessionError(f"session file {source} is corrupt: {exc!r}") from exc
@@ -92,10 +115,51 @@ class Session:
         return session
 
 
-def _parse_time(raw: str) -> datetime:
+def _parse_time(raw: Any) -> datetime:
     """An ISO 8601 time; a hand-edited one without a zone is taken as UTC."""
     parsed = datetime.fromisoformat(raw)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _messages_from(raw: Any) -> list[Message]:
+    """The ``messages`` list, each checked for shape before it is rebuilt."""
+    if not isinstance(raw, list):
+        raise TypeError(f"'messages' must be a list, not {type(raw).__name__}")
+    return [_message_from(index, item) for index, item in enumerate(raw)]
+
+
+def _message_from(index: int, raw: Any) -> Message:
+    """One message; a shape the codec would trip over is a TypeError naming its index."""
+    if not (
+        isinstance(raw, dict)
+        and _is_content(raw.get("content", []))
+        and isinstance(raw.get("metadata") or {}, dict)
+    ):
+        raise TypeError(f"message {index} is not a message object")
+    return Message.from_dict(raw)
+
+
+def _is_content(content: Any) -> bool:
+    """A string, or a list of block objects: the two forms a message's content takes."""
+    if isinstance(content, list):
+        return all(isinstance(block, dict) for block in content)
+    return isinstance(content, str)
+
+
+def _optional_str(payload: dict[str, Any], key: str) -> str | None:
+    value = payload.get(key)
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{key!r} must be a string or null")
+    return value
+
+
+def _native_from(raw: Any) -> dict[str, str]:
+    """The provider -> native session id map; anything but strings to strings is refused."""
+    if not isinstance(raw, dict) or not all(
+        isinstance(key, str) and isinstance(value, str) for key, value in raw.items()
+    ):
+        raise TypeError("'native' must map provider names to session ids")
+    return dict(raw)
 
 
 def _check_version(version: Any, source: Path) -> None:
@@ -132,7 +196,7 @@ def default_root() -> Path:
 class SessionManager:
     """Load, save and append to sessions under one root folder."""
 
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
         self.root = Path(root) if root is not None else default_root()
 
     def path_for(self, session_id: str) -> Path:
@@ -155,6 +219,12 @@ class SessionManager:
         path = self.path_for(session_id)
         return self._read(path) or Session(id=session_id)
 
+    async def get_session(self, session_id: str) -> Session:
+        """:meth:`get_or_create` in a worker thread, so an event loop never waits on the disk."""
+        import anyio.to_thread  # deferred: importing claif.sessions stays cheap
+
+        return await anyio.to_thread.run_sync(self.get_or_create, session_id)
+
     def save(self, session: Session) -> None:
         """Write the whole session, replacing the file; ``updated`` becomes now."""
         path = self.path_for(session.id)
@@ -162,16 +232,45 @@ class SessionManager:
             session.updated = _now()
             self._write(path, session)
 
+    async def save_session(self, session: Session) -> None:
+        """:meth:`save` in a worker thread, so an event loop never waits on the disk."""
+        import anyio.to_thread  # deferred: importing claif.sessions stays cheap
+
+        await anyio.to_thread.run_sync(self.save, session)
+
     def append(self, session_id: str, messages: Iterable[Message]) -> Session:
         """Add messages under the lock, so concurrent appends from other processes survive."""
-        path = self.path_for(session_id)
         new = list(messages)
-        with self._lock(session_id):
-            session = self._read(path) or Session(id=session_id)
+        return self._update(session_id, lambda session: session.messages.extend(new))
+
+    def record_turn(
+        self,
+        session_id: str,
+        messages: Sequence[Message],
+        *,
+        provider: str | None,
+        model: str | None,
+        system_prompt: str | None = None,
+        native_id: str | None = None,
+    ) -> Session:
+        """Append one exchange and note who answered it, in one locked read-modify-write.
+
+        ``provider``, ``model`` and ``system_prompt`` replace the stored ones when
+        given; ``native_id`` (the backend's own session id) is kept under ``provider``.
+        """
+        if native_id is not None and not provider:
+            raise ValidationError("a native session id needs its provider", field="provider")
+        new = list(messages)
+
+        def change(session: Session) -> None:
             session.messages.extend(new)
-            session.updated = _now()
-            self._write(path, session)
-        return session
+            session.provider = provider or session.provider
+            session.model = model or session.model
+            session.system_prompt = system_prompt or session.system_prompt
+            if provider and native_id is not None:
+                session.native[provider] = native_id
+
+        return self._update(session_id, change)
 
     def delete(self, session_id: str) -> None:
         """Remove the session file; a missing session is a SessionError."""
@@ -201,25 +300,42 @@ class SessionManager:
         try:
             session = self._read(path)
         except SessionError as exc:
-            mtime = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
-            return SessionSummary(path.stem, 0, mtime, error=exc.message)
+            return SessionSummary(path.stem, 0, _mtime(path), error=exc.message)
         if session is None:
             return None  # deleted while we listed
         return SessionSummary(session.id, len(session.messages), session.updated)
 
-    def _lock(self, session_id: str) -> AbstractContextManager[None]:
-        return exclusive_lock(self.root / f"{session_id}.lock")
+    def _update(self, session_id: str, change: Callable[[Session], None]) -> Session:
+        """Read (or start) the session, change it and write it back, all under its lock."""
+        path = self.path_for(session_id)
+        with self._lock(session_id):
+            session = self._read(path) or Session(id=session_id)
+            change(session)
+            session.updated = _now()
+            self._write(path, session)
+        return session
+
+    @contextmanager
+    def _lock(self, session_id: str) -> Iterator[None]:
+        """The session's lock; failing to take it is a SessionError naming the lock file."""
+        lock_path = self.root / f"{session_id}.lock"
+        with ExitStack() as stack:
+            try:
+                stack.enter_context(exclusive_lock(lock_path))
+            except OSError as exc:
+                raise SessionError(f"cannot lock {lock_path}: {exc.strerror or exc}") from exc
+            yield
 
     @staticmethod
     def _read(path: Path) -> Session | None:
         try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            return None
+            raw = read_regular_file(path, max_bytes=MAX_SESSION_BYTES)
         except OSError as exc:
-            raise SessionError(f"cannot read session file {path}: {exc.strerror}") from exc
+            raise SessionError(f"cannot read session file {path}: {exc.strerror or exc}") from exc
+        if raw is None:
+            return None
         try:
-            payload = json.loads(raw)
+            payload = parse_json(raw)
         except ValueError as exc:
             raise SessionError(f"session file {path} is not valid JSON: {exc}") from exc
         return Session.from_dict(payload, source=path)
@@ -235,6 +351,14 @@ class SessionManager:
             atomic_write(path, data + b"\n", mode=0o600)
         except OSError as exc:
             raise SessionError(f"cannot write session file {path}: {exc.strerror}") from exc
+
+
+def _mtime(path: Path) -> datetime:
+    """When ``path`` last changed (not following a symlink); the epoch if even that fails."""
+    try:
+        return datetime.fromtimestamp(path.lstat().st_mtime, timezone.utc)
+    except (OSError, ValueError, OverflowError):
+        return datetime.fromtimestamp(0, timezone.utc)
 
 
 def history_options(options: ClaifOptions, session: Session) -> ClaifOptions:
