@@ -8,13 +8,17 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from rich.console import Console
 
 from claif.logs import (
     RedactingFilter,
     enable_verbose_logging,
+    mask_url,
     redact,
     register_secret,
+    register_url_secret,
 )
 
 SECRET = "sk-test-logs-0123456789"
@@ -38,10 +42,79 @@ def test_redact_masks_registered_values():
     assert redact(f"a {SECRET} b {SECRET}") == "a **** b ****"
 
 
-def test_short_values_are_not_registered():
-    """Values under six characters are ignored, or every 'abc' in a log would vanish."""
-    register_secret("abc")
-    assert redact("abc abcd") == "abc abcd"
+def test_short_values_are_masked_only_as_whole_words():
+    """A key under 8 characters is masked where it stands alone, never inside a longer word."""
+    register_secret("k9x")
+    assert redact("k9x k9xd") == "**** k9xd"
+    assert redact("key k9x, xk9x, k9x_, (k9x) ék9x") == "key ****, xk9x, ****_, (****) ék9x"
+
+
+def test_eight_characters_and_more_are_masked_anywhere():
+    """From 8 characters on a key is masked even inside other text; at 7 only alone."""
+    register_secret("s7chars")
+    register_secret("eight8ch")
+    assert redact("xs7charsx s7chars xeight8chx") == "xs7charsx **** x****x"
+
+
+def test_one_character_key_is_masked():
+    """Even a one-character key is registered and masked where it stands alone."""
+    register_secret("Q")
+    assert redact("key=Q; QQ Quiet") == "key=****; QQ Quiet"
+
+
+def test_empty_value_is_ignored():
+    """Registering an empty string changes nothing."""
+    register_secret("")
+    assert redact("plain text") == "plain text"
+
+
+def test_redact_returns_the_text_itself_when_nothing_is_registered():
+    """With no secret registered redact() does no work and returns its argument."""
+    code = "import claif.logs as logs; s = 'x' * 1000; print(logs.redact(s) is s)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "True", result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://user:pw-123@example.com/v1", "https://user:****@example.com/v1"),
+        ("https://user:p%40ss@h:8080/a?b=c@d#e", "https://user:****@h:8080/a?b=c@d#e"),
+        ("redis://:pw@h", "redis://:****@h"),
+        ("http://token@h/x", "http://token@h/x"),
+        ("http://h/x?u=a:b@c", "http://h/x?u=a:b@c"),
+        ("http://u:p@[::1", "http://****@[::1"),
+        ("http://[::1", "http://[::1"),
+        ("not a url", "not a url"),
+        ("", ""),
+    ],
+)
+def test_mask_url(url, shown):
+    """The password of a URL's userinfo is masked, the user kept; odd URLs never raise."""
+    assert mask_url(url) == shown
+
+
+@given(st.text())
+def test_mask_url_never_raises(text):
+    """Any text at all comes back from mask_url as a string."""
+    assert isinstance(mask_url(text), str)
+
+
+@given(
+    user=st.text(alphabet="abcdefgh", max_size=5),
+    password=st.text(alphabet="ABCDEFGH123%:", min_size=1, max_size=12),
+)
+def test_mask_url_hides_every_password(user, password):
+    """Whatever the password, it is absent from the masked URL."""
+    masked = mask_url(f"https://{user}:{password}@example.com/path")
+    assert masked == f"https://{user}:****@example.com/path"
+
+
+def test_register_url_secret_masks_the_password_later():
+    """After register_url_secret, the password (raw or decoded) is redacted from any text."""
+    register_url_secret("https://bot:url-pass%21word@proxy.local:3128")
+    assert redact("failed: url-pass%21word / url-pass!word") == "failed: **** / ****"
+    register_url_secret("http://[::1")  # no userinfo: nothing to register, no error
 
 
 def test_longer_secret_is_masked_whole():

@@ -5,7 +5,9 @@ NullHandler on ``claif``, so an application that sets up nothing sees nothing.
 Structured fields travel as ``extra`` (``provider``, ``model``, ``attempt``,
 ``duration`` ...). Every value that reaches :func:`register_secret` (each
 :class:`claif.config.Secret` does, on creation) is masked by :func:`redact` and by
-:class:`RedactingFilter`, which the CLIs' ``--verbose`` handler carries.
+:class:`RedactingFilter`, which the CLIs' ``--verbose`` handler carries. A URL's
+password is shown masked by :func:`mask_url` and registered by
+:func:`register_url_secret`.
 """
 
 from __future__ import annotations
@@ -15,23 +17,29 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 if TYPE_CHECKING:  # rich is imported lazily: importing claif.logs must stay cheap
     from rich.console import Console
 
 __all__ = [
     "MASK",
-    "MIN_SECRET_CHARS",
     "RedactingFilter",
+    "SHORT_SECRET_CHARS",
     "STRUCTURED_FIELDS",
     "enable_verbose_logging",
     "format_fields",
+    "mask_url",
     "redact",
     "register_secret",
+    "register_url_secret",
 ]
 
 MASK = "****"
-MIN_SECRET_CHARS = 6
+# A secret shorter than this is masked only where no letter or digit touches it:
+# a 3-letter key must vanish from "key abc" but must not eat every "abcdef".
+SHORT_SECRET_CHARS = 8
+_ALNUM = r"[^\W_]"  # a letter or digit, in any script
 STRUCTURED_FIELDS = ("provider", "model", "attempt", "delay", "duration", "status", "session_id")
 
 _secrets: set[str] = set()
@@ -48,9 +56,12 @@ if not any(isinstance(handler, logging.NullHandler) for handler in _root.handler
 
 
 def register_secret(value: str) -> None:
-    """Remember a value to mask from now on; shorter than 6 characters it would mask noise."""
+    """Remember a non-empty value to mask from now on, however short.
+
+    One shorter than :data:`SHORT_SECRET_CHARS` is masked only as a whole word.
+    """
     global _pattern
-    if not isinstance(value, str) or len(value) < MIN_SECRET_CHARS:
+    if not isinstance(value, str) or not value:
         return
     with _lock:
         if value in _secrets:
@@ -58,7 +69,60 @@ def register_secret(value: str) -> None:
         _secrets.add(value)
         # Longest first, so a secret containing another is masked whole.
         ordered = sorted(_secrets, key=len, reverse=True)
-        _pattern = re.compile("|".join(re.escape(secret) for secret in ordered))
+        _pattern = re.compile("|".join(_secret_pattern(secret) for secret in ordered))
+
+
+def _secret_pattern(secret: str) -> str:
+    escaped = re.escape(secret)
+    if len(secret) >= SHORT_SECRET_CHARS:
+        return escaped
+    return f"(?<!{_ALNUM}){escaped}(?!{_ALNUM})"
+
+
+def register_url_secret(url: str) -> None:
+    """Register the password in ``url``'s userinfo (also percent-decoded) for redaction."""
+    span = _userinfo_span(url)
+    if span is None:
+        return
+    _user, colon, password = url[span[0] : span[1]].partition(":")
+    if colon and password:
+        register_secret(password)
+        register_secret(unquote(password))
+
+
+def mask_url(url: str) -> str:
+    """``url`` with the password in its userinfo shown as ``****``; the user stays.
+
+    A URL the standard parser rejects (``http://[::1``) never raises: its whole
+    userinfo is masked, if it has one.
+    """
+    span = _userinfo_span(url)
+    if span is None:
+        return url
+    start, end = span
+    if not _parses(url):
+        return url[:start] + MASK + url[end:]
+    user, colon, _password = url[start:end].partition(":")
+    return url[:start] + user + colon + MASK + url[end:] if colon else url
+
+
+def _userinfo_span(url: str) -> tuple[int, int] | None:
+    """Where the userinfo (before the last ``@`` of the authority) lies in ``url``."""
+    start = url.find("//")
+    if start < 0:
+        return None
+    start += 2
+    ends = [index for index in (url.find(mark, start) for mark in "/?#") if index >= 0]
+    at = url.rfind("@", start, min(ends, default=len(url)))
+    return (start, at) if at >= 0 else None
+
+
+def _parses(url: str) -> bool:
+    try:
+        urlsplit(url)
+    except ValueError:
+        return False
+    return True
 
 
 def redact(text: str) -> str:
