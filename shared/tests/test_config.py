@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
 import pickle
 import stat
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from claif.common.errors import ConfigurationError
 from claif.config import (
+    MAX_CONFIG_BYTES,
     KeyStore,
     Secret,
+    check_key_name,
+    clean_key,
     config_path,
     env_var_name,
     get_api_key,
@@ -23,6 +28,8 @@ from claif.config import (
     load_config,
 )
 from claif.logs import redact
+
+from .test_fileio import deep_json, finishes, link_to_dev_zero, make_fifo, make_sparse
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")
 
@@ -250,3 +257,186 @@ def test_corrupt_key_store_names_its_path(config_dir, content):
     with pytest.raises(ConfigurationError) as caught:
         KeyStore().names()
     assert str(config_dir / "keys.json") in str(caught.value)
+
+
+def write_keys(folder: Path, keys: dict[str, str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "keys.json"
+    path.write_text(json.dumps({"version": 1, "keys": keys}), encoding="utf-8")
+    return path
+
+
+def set_env_key(config_dir: Path, monkeypatch: pytest.MonkeyPatch, key: str) -> str:
+    monkeypatch.setenv("MYPROVIDER_API_KEY", key)
+    return "MYPROVIDER_API_KEY"
+
+
+def set_store_key(config_dir: Path, monkeypatch: pytest.MonkeyPatch, key: str) -> str:
+    return str(write_keys(config_dir, {"myprovider": key}))
+
+
+def set_config_key(config_dir: Path, monkeypatch: pytest.MonkeyPatch, key: str) -> str:
+    escaped = json.dumps(key)  # a JSON string literal is a valid TOML basic string here
+    return str(write_config(config_dir, f"[providers.myprovider]\napi_key = {escaped}\n"))
+
+
+PLACES = [set_env_key, set_store_key, set_config_key]
+
+
+@pytest.mark.parametrize("place", PLACES)
+def test_key_from_each_source_loses_its_crlf(config_dir, monkeypatch, place):
+    """A key ending in CR/LF (as `$(cat key.txt)` of a CRLF file gives) comes back without it."""
+    place(config_dir, monkeypatch, "sk-pasted-key\r\n")
+    assert get_api_key("myprovider").reveal() == "sk-pasted-key"
+    assert get_api_key("myprovider", explicit="\tsk-arg-key\r\n").reveal() == "sk-arg-key"
+
+
+def test_clean_key_strips_whitespace_and_line_ends():
+    """Spaces, tabs and CR/LF around a key are removed; a blank key becomes empty."""
+    assert clean_key(" \tsk-abc\r\n", source="x") == "sk-abc"
+    assert clean_key(" \r\n", source="x") == ""
+
+
+@pytest.mark.parametrize("bad", ["sk-a\rb", "sk-a\nb", "sk-\x00", "sk-\x1bb", "sk-\x7fb"])
+def test_clean_key_refuses_control_characters_without_showing_the_key(bad):
+    """A control character left inside a key is refused; the error names the source only."""
+    with pytest.raises(ConfigurationError, match="MY_SOURCE: the API key holds") as caught:
+        clean_key(f"  {bad}  ", source="MY_SOURCE")
+    assert bad.strip() not in str(caught.value)
+    assert bad.strip() not in repr(caught.value)
+
+
+def test_blank_key_falls_through_to_the_next_source(config_dir, monkeypatch):
+    """A variable holding only whitespace and a line end counts as unset."""
+    write_config(config_dir, '[providers.myprovider]\napi_key = "from-config-1"\n')
+    monkeypatch.setenv("MYPROVIDER_API_KEY", " \r\n")
+    assert get_api_key("myprovider", explicit="\n").reveal() == "from-config-1"
+
+
+def test_key_store_set_stores_the_cleaned_key(config_dir):
+    """keys set with a CRLF-terminated key writes the key without the line end."""
+    KeyStore().set("myprovider", "sk-typed-key\r\n")
+    stored = json.loads((config_dir / "keys.json").read_text())["keys"]["myprovider"]
+    assert stored == "sk-typed-key"
+
+
+@pytest.mark.parametrize("place", PLACES)
+def test_control_character_in_a_stored_key_names_its_source(config_dir, monkeypatch, place):
+    """A key with a control character inside is refused, naming its variable or file, not it."""
+    key = "sk-split\x1bkey-123"
+    source: str = place(config_dir, monkeypatch, key)
+    with pytest.raises(ConfigurationError) as caught:
+        get_api_key("myprovider")
+    assert source in str(caught.value)
+    assert key not in repr(caught.value)
+    assert "sk-split" not in str(caught.value)
+
+
+def test_control_character_in_explicit_key_or_set_is_refused():
+    """An explicit key, KeyStore.set and Secret all refuse a key with a control character."""
+    calls: list[Callable[[], object]] = [
+        lambda: get_api_key("myprovider", explicit="sk-a\rb-123"),
+        lambda: KeyStore().set("myprovider", "sk-a\rb-123"),
+        lambda: Secret("sk-a\rb-123"),
+    ]
+    for call in calls:
+        with pytest.raises(ConfigurationError, match="control character") as caught:
+            call()
+        assert "sk-a" not in str(caught.value)
+    assert not KeyStore().path.exists()
+
+
+def test_secret_is_built_from_the_cleaned_key():
+    """Secret strips surrounding whitespace, so equal keys compare equal."""
+    assert Secret(" sk-spaced-key\r\n") == Secret("sk-spaced-key")
+
+
+def test_check_key_name_is_public():
+    """check_key_name accepts a plain name and refuses a path-like one."""
+    check_key_name("my-provider.v2")
+    with pytest.raises(ConfigurationError, match="key name"):
+        check_key_name("../x")
+
+
+def hostile_files() -> list[tuple[str, Callable[[Path], object], str]]:
+    """(case, make the file at a path, what the error says) for each hostile kind."""
+    return [
+        ("fifo", make_fifo, "not a regular file"),
+        ("dev-zero", link_to_dev_zero, "character device"),
+        ("sparse", make_sparse, f"over the {MAX_CONFIG_BYTES} byte limit"),
+        ("folder", lambda path: path.mkdir(parents=True), "not a regular file"),
+    ]
+
+
+@posix_only
+@pytest.mark.parametrize(("case", "make", "reason"), hostile_files())
+def test_hostile_config_file_is_an_error_not_a_hang(config_dir, case, make, reason):
+    """A FIFO, device, huge file or folder as config.toml is a ConfigurationError with its path."""
+    make(config_dir / "config.toml")
+    error = finishes(load_config)
+    assert isinstance(error, ConfigurationError), error
+    assert reason in str(error)
+    assert str(config_dir / "config.toml") in str(error)
+
+
+@posix_only
+@pytest.mark.parametrize(("case", "make", "reason"), hostile_files())
+def test_hostile_key_store_is_an_error_not_a_hang(config_dir, case, make, reason):
+    """A FIFO, device, huge file or folder as keys.json is a ConfigurationError with its path."""
+    make(config_dir / "keys.json")
+    error = finishes(lambda: KeyStore().get("myprovider"))
+    assert isinstance(error, ConfigurationError), error
+    assert reason in str(error)
+    assert str(config_dir / "keys.json") in str(error)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("a = " + deep_json(), "nested too deeply"),
+        ("a = " + "{b = " * 100_000 + "1" + "}" * 100_000, "nested too deeply"),
+        ("a = 1\n# caf\xe9\n", "UTF-8"),
+    ],
+)
+def test_deep_or_undecodable_toml_is_a_configuration_error(config_dir, text, reason):
+    """TOML nested 100000 deep or not UTF-8 is a ConfigurationError naming the file."""
+    config_dir.mkdir()
+    path = config_dir / "config.toml"
+    path.write_bytes(text.encode("latin-1"))
+    with pytest.raises(ConfigurationError, match=reason) as caught:
+        load_config()
+    assert str(path) in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"), [(deep_json().encode(), "nested too deeply"), (b"\xff{}", "UTF-8")]
+)
+def test_deep_or_undecodable_key_store_is_a_configuration_error(config_dir, raw, reason):
+    """A keys file nested 100000 deep or not UTF-8 is a ConfigurationError naming the file."""
+    config_dir.mkdir()
+    (config_dir / "keys.json").write_bytes(raw)
+    with pytest.raises(ConfigurationError, match=reason) as caught:
+        KeyStore().names()
+    assert str(config_dir / "keys.json") in str(caught.value)
+
+
+def test_config_file_at_the_cap_is_read(config_dir):
+    """A config file of exactly MAX_CONFIG_BYTES is still read; one byte more is refused."""
+    body = "a = 1\n#" + "x" * (MAX_CONFIG_BYTES - 8) + "\n"
+    path = write_config(config_dir, body)
+    assert path.stat().st_size == MAX_CONFIG_BYTES
+    assert load_config() == {"a": 1}
+    path.write_text(body + "\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError, match="byte limit"):
+        load_config()
+
+
+@posix_only
+def test_symlinked_key_store_lock_is_refused(config_dir, tmp_path):
+    """A symlink in place of keys.json.lock makes keys set fail clearly, touching nothing."""
+    config_dir.mkdir()
+    (config_dir / "keys.json.lock").symlink_to(tmp_path / "target")
+    with pytest.raises(ConfigurationError, match=r"keys\.json\.lock is a symlink"):
+        KeyStore().set("myprovider", "sk-lock-test")
+    assert not (tmp_path / "target").exists()
+    assert not (config_dir / "keys.json").exists()

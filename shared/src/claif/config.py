@@ -11,6 +11,12 @@ The config file lives under the platform config dir (``CLAIF_CONFIG`` overrides
 it); the key store sits beside it (``CLAIF_KEYS`` overrides that). A key is
 handed out as a :class:`Secret`, which never shows its value in a repr, a log
 line or an error.
+
+Every key, wherever it comes from, passes :func:`clean_key`: surrounding
+whitespace goes (a key pasted from a CRLF file ends in ``\r``), and a key still
+holding a control character is refused with an error naming its source, not
+the key. Both files are read with :func:`claif.fileio.read_regular_file`, so a
+FIFO, a device or a file over :data:`MAX_CONFIG_BYTES` is an error, not a hang.
 """
 
 from __future__ import annotations
@@ -19,12 +25,13 @@ import json
 import os
 import re
 import sys
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
 from .common.errors import ConfigurationError
-from .fileio import atomic_write, exclusive_lock
+from .fileio import atomic_write, decode_utf8, exclusive_lock, parse_json, read_regular_file
 from .logs import register_secret
 
 if sys.version_info >= (3, 11):
@@ -37,7 +44,10 @@ __all__ = [
     "CONFIG_ENV",
     "KEYS_ENV",
     "KeyStore",
+    "MAX_CONFIG_BYTES",
     "Secret",
+    "check_key_name",
+    "clean_key",
     "config_path",
     "env_var_name",
     "get_api_key",
@@ -49,7 +59,11 @@ __all__ = [
 CONFIG_ENV = "CLAIF_CONFIG"
 KEYS_ENV = "CLAIF_KEYS"
 KEYS_FORMAT_VERSION = 1
+# The config file and the key store are each refused beyond 1 MiB: both are
+# hand-sized, and the cap bounds what a hostile file can make us read.
+MAX_CONFIG_BYTES = 1024 * 1024
 _KEY_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def config_path() -> Path:
@@ -73,33 +87,57 @@ def keys_path() -> Path:
 def load_config(path: Path | None = None) -> dict[str, Any]:
     """The parsed config file; a missing file is an empty config, a broken one an error."""
     target = path or config_path()
-    try:
-        raw = target.read_bytes()
-    except FileNotFoundError:
+    raw = _read_file(target, "config file")
+    if raw is None:
         return {}
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read config file {target}: {exc.strerror}") from exc
     try:
-        parsed: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        parsed: dict[str, Any] = tomllib.loads(decode_utf8(raw))
+    except ValueError as exc:  # TOMLDecodeError is one; its message has a position, no content
         raise ConfigurationError(f"invalid TOML in config file {target}: {exc}") from exc
+    except RecursionError:  # from None: a thousand frames of parser say nothing more
+        raise ConfigurationError(f"config file {target} is nested too deeply") from None
     return parsed
+
+
+def _read_file(path: Path, what: str) -> bytes | None:
+    """The bytes of the config file or key store (None if missing), within the size cap."""
+    try:
+        return read_regular_file(path, max_bytes=MAX_CONFIG_BYTES)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+
+
+def clean_key(value: str, *, source: str) -> str:
+    """``value`` without surrounding whitespace; the empty string means no key.
+
+    A key that still holds a control character (below 0x20, or 0x7f) is refused:
+    sent in a header it would break the request or smuggle in another. The
+    error names ``source`` (a variable name, a file), never the key.
+    """
+    cleaned = value.strip()
+    if _CONTROL.search(cleaned):
+        raise ConfigurationError(
+            f"{source}: the API key holds a control character (a line break?); "
+            "copy the key again without it"
+        )
+    return cleaned
 
 
 class Secret:
     """An API key that shows as ``Secret(****)``; :meth:`reveal` is the only way to read it.
 
-    Creating one registers the value with the log redactor, and pickling is
-    refused, so the key cannot leak through a log line or a serialised object.
+    Creating one cleans the value (:func:`clean_key`; ``source`` names where it
+    came from in the error) and registers it with the log redactor, and pickling
+    is refused, so the key cannot leak through a log line or a serialised object.
     """
 
     __slots__ = ("_value",)
 
-    def __init__(self, value: str) -> None:
+    def __init__(self, value: str, *, source: str = "the key passed to Secret") -> None:
         if not isinstance(value, str):
             raise TypeError("a Secret wraps a str")
-        self._value = value
-        register_secret(value)
+        self._value = clean_key(value, source=source)
+        register_secret(self._value)
 
     def reveal(self) -> str:
         """The key itself, for the one place that must send it."""
@@ -143,24 +181,33 @@ def get_api_key(
 ) -> Secret:
     """The provider's key from argument, environment, key store or config, else an error.
 
-    Empty strings count as unset. The error names every place a key can go.
+    Empty (or blank) strings count as unset. The error names every place a key can go.
     """
     variable = env_var or env_var_name(provider)
-    value = explicit or os.environ.get(variable)
-    if value:
-        return Secret(value)
-    stored = KeyStore().get(provider)
-    if stored:
-        return stored
-    found = _provider_value(provider, "api_key")
-    if found:
-        return Secret(found)
+    found = next((secret for secret in _keys_for(provider, explicit, variable) if secret), None)
+    if found is not None:
+        return found
     raise ConfigurationError(
         f"no API key for {provider}: set the environment variable {variable}, "
         f"run `claif keys set {provider}`, or set providers.{provider}.api_key "
         f"in {config_path()}",
         provider=provider,
     )
+
+
+def _keys_for(provider: str, explicit: str | None, variable: str) -> Iterator[Secret | None]:
+    """The key at each place, in order; lazily, so a source is read only if needed."""
+    yield _secret_or_none(explicit, "the explicit argument")
+    yield _secret_or_none(os.environ.get(variable), f"the environment variable {variable}")
+    yield KeyStore().get(provider)
+    source = f"providers.{provider}.api_key in {config_path()}"
+    yield _secret_or_none(_provider_value(provider, "api_key"), source)
+
+
+def _secret_or_none(value: str | None, source: str) -> Secret | None:
+    """The cleaned key as a Secret, or None when there is none (missing or blank)."""
+    secret = Secret(value or "", source=source)
+    return secret or None
 
 
 def get_setting(
@@ -206,23 +253,22 @@ class KeyStore:
 
     def get(self, name: str) -> Secret | None:
         """The stored key for ``name``, or None."""
-        value = self._read().get(name)
-        return Secret(value) if value else None
+        return _secret_or_none(self._read().get(name), f"the key store {self.path} ({name})")
 
     def names(self) -> list[str]:
         """The names that have a key, sorted; the keys themselves stay hidden."""
         return sorted(self._read())
 
     def set(self, name: str, value: str) -> None:
-        """Store (or replace) the key for ``name``."""
-        _check_key_name(name)
-        value = value.strip() if isinstance(value, str) else ""
-        if not value:
+        """Store (or replace) the key for ``name``, cleaned by :func:`clean_key`."""
+        check_key_name(name)
+        given = value if isinstance(value, str) else None  # anything but a str is no key
+        secret = _secret_or_none(given, f"the key given for {name}")
+        if secret is None:
             raise ConfigurationError(f"the key for {name} is empty")
-        register_secret(value)
         with self._locked():
             keys = self._read()
-            keys[name] = value
+            keys[name] = secret.reveal()
             self._write(keys)
 
     def delete(self, name: str) -> None:
@@ -233,18 +279,23 @@ class KeyStore:
                 raise ConfigurationError(f"no key stored for {name!r} in {self.path}")
             self._write(keys)
 
-    def _locked(self) -> AbstractContextManager[None]:
-        return exclusive_lock(self.path.with_name(self.path.name + ".lock"))
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the store's lock; failing to take it or to write is a ConfigurationError."""
+        try:
+            with exclusive_lock(self.path.with_name(self.path.name + ".lock")):
+                yield
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot update key store {self.path}: {exc.strerror or exc}"
+            ) from exc
 
     def _read(self) -> dict[str, str]:
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
+        raw = _read_file(self.path, "key store")
+        if raw is None:
             return {}
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read key store {self.path}: {exc.strerror}") from exc
         try:
-            payload = json.loads(raw)
+            payload = parse_json(raw)
         except ValueError as exc:  # the parser's message has a position, never the content
             raise ConfigurationError(f"key store {self.path} is not valid JSON: {exc}") from exc
         keys = payload.get("keys") if isinstance(payload, dict) else None
@@ -261,7 +312,8 @@ class KeyStore:
         atomic_write(self.path, json.dumps(payload, indent=2).encode("utf-8") + b"\n", mode=0o600)
 
 
-def _check_key_name(name: str) -> None:
+def check_key_name(name: str) -> None:
+    """Refuse a key name that is not 1 to 64 plain characters (it becomes a file entry)."""
     if not isinstance(name, str) or not _KEY_NAME.fullmatch(name):
         raise ConfigurationError(
             f"key name {name!r} must be 1 to 64 letters, digits, '_', '.' or '-' "
