@@ -186,7 +186,7 @@ def _open_lock(lock_path: Path) -> int:
         if not os.path.islink(lock_path):
             raise
         raise UnsafeFileError(
-            errno.ELOOP, "the lock file is a symlink; remove it", str(lock_path)
+            errno.ELOOP, f"the lock file {lock_path.name} is a symlink; remove it"
         ) from exc
 
 
