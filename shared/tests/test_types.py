@@ -19,6 +19,8 @@ from claif.common.types import (
 )
 from claif.testing.conformance import TINY_PNG
 
+from .test_fileio import finishes, link_to_dev_zero, make_fifo, make_sparse, posix_only
+
 
 def test_str_content_becomes_one_text_block():
     """Message('user', 'hi') holds a single TextBlock."""
@@ -77,6 +79,35 @@ def test_image_size_limit(tmp_path: Path):
     path.write_bytes(TINY_PNG + b"\0" * 100)
     with pytest.raises(ValidationError, match="over the"):
         ImageBlock.from_path(path, max_bytes=50)
+
+
+def test_missing_image_names_the_path(tmp_path: Path):
+    """An image path with nothing there is a ValidationError naming the path and field."""
+    with pytest.raises(ValidationError, match="no such file") as info:
+        ImageBlock.from_path(tmp_path / "gone.png")
+    assert str(tmp_path / "gone.png") in str(info.value)
+    assert info.value.field == "images"
+
+
+@posix_only
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (make_fifo, "not a regular file"),
+        (link_to_dev_zero, "character device"),
+        (make_sparse, "over the"),
+        (lambda path: path.mkdir(), "not a regular file"),
+    ],
+)
+def test_hostile_image_path_is_refused_quickly(tmp_path: Path, make, reason):
+    """A FIFO, /dev/zero, a 100 GiB sparse file or a folder as image is refused, never read."""
+    path = tmp_path / "image.png"
+    make(path)
+    error = finishes(lambda: ImageBlock.from_path(path))
+    assert isinstance(error, ValidationError), error
+    assert error.field == "images"
+    assert reason in str(error)
+    assert str(path) in str(error)
 
 
 def test_image_repr_hides_bytes():

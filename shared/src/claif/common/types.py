@@ -108,20 +108,22 @@ class ImageBlock:
 
     @classmethod
     def from_path(cls, path: str | Path, *, max_bytes: int = MAX_IMAGE_BYTES) -> ImageBlock:
-        """Read an image file, checking its size and sniffing its type."""
+        """Read an image file, checking its size and sniffing its type.
+
+        Only a regular file is read: a FIFO or device is refused before any read,
+        and reading stops past ``max_bytes`` even if the file grows meanwhile.
+        """
+        from ..fileio import read_regular_file  # deferred: only images from disk need it
+
         target = Path(path).expanduser()
         try:
-            size = target.stat().st_size
-            if size > max_bytes:
-                raise ValidationError(
-                    f"image {target} is {size} bytes, over the {max_bytes} byte limit",
-                    field="images",
-                )
-            data = target.read_bytes()
+            data = read_regular_file(target, max_bytes=max_bytes)
         except OSError as exc:
             raise ValidationError(
                 f"cannot read image {target}: {exc.strerror or exc}", field="images"
             ) from exc
+        if data is None:
+            raise ValidationError(f"cannot read image {target}: no such file", field="images")
         return cls.from_bytes(data, source=str(target))
 
     @classmethod
