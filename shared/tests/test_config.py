@@ -7,6 +7,7 @@ import json
 import os
 import pickle
 import stat
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -440,3 +441,25 @@ def test_symlinked_key_store_lock_is_refused(config_dir, tmp_path):
         KeyStore().set("myprovider", "sk-lock-test")
     assert not (tmp_path / "target").exists()
     assert not (config_dir / "keys.json").exists()
+
+
+def test_keys_set_refuses_a_bad_name_before_asking_for_the_key(config_dir):
+    """`claif keys set ../x` exits 2 at once, without waiting for a key on standard input."""
+    claif = Path(sys.executable).parent / "claif"
+    env = {**os.environ, "CLAIF_CONFIG": str(config_dir / "config.toml")}
+    child = subprocess.Popen(
+        [str(claif), "keys", "set", "../x"],
+        env=env,
+        stdin=subprocess.PIPE,  # left open: a child that reads it would wait forever
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        code = child.wait(timeout=30)
+    finally:
+        child.kill()
+        _out, err = child.communicate()
+    assert code == 2
+    assert "key name '../x'" in err
+    assert not config_dir.exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import stat
@@ -15,8 +16,10 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rich.console import Console
 
 from claif import fileio
+from claif.cli.main import SessionsCommands
 from claif.common.errors import SessionError, ValidationError
 from claif.common.options import ClaifOptions
 from claif.common.types import ImageBlock, Message, ToolResultBlock, ToolUseBlock
@@ -461,3 +464,16 @@ def test_symlinked_lock_file_is_a_session_error(manager, tmp_path):
     with pytest.raises(SessionError, match=r"s\.lock.*symlink"):
         manager.append("s", [Message("user", "a")])
     assert not (tmp_path / "target").exists()
+
+
+def test_sessions_list_command_shows_unreadable_files(manager, monkeypatch):
+    """`claif sessions list` prints a broken session with the reason instead of a count."""
+    monkeypatch.setenv("CLAIF_SESSIONS_DIR", str(manager.root))
+    manager.append("good", [Message("user", "a")])
+    manager.path_for("bad").write_text("{", encoding="utf-8")
+    out = io.StringIO()
+    SessionsCommands(Console(file=out, force_terminal=False)).list()
+    rows = [line.split("\t") for line in out.getvalue().splitlines()]
+    assert ["good", "1 messages"] in [row[:2] for row in rows]
+    bad = next(row for row in rows if row[0] == "bad")
+    assert bad[1].startswith(f"unreadable: session file {manager.path_for('bad')} is not valid")

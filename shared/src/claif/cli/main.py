@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sys
 from functools import partial
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..common.errors import ClaifError, ValidationError
 from .app import EXIT_PROVIDER, CLIApp, raw_strings
 from .base import ProviderCLI
+
+if TYPE_CHECKING:
+    from ..sessions import SessionSummary
 
 __all__ = ["ClaifCLI", "main"]
 
@@ -22,8 +25,9 @@ class KeysCommands(CLIApp):
     @raw_strings("name")
     def set(self, name: str) -> None:
         """Store the key for NAME, read from standard input or typed at a hidden prompt."""
-        from ..config import KeyStore
+        from ..config import KeyStore, check_key_name
 
+        check_key_name(name)  # first: nobody should paste a key only to hear the name is bad
         value = _read_secret(f"key for {name}: ")
         KeyStore().set(name, value)
         self.out.print(f"stored the key for {name}", markup=False)
@@ -70,19 +74,10 @@ class SessionsCommands(CLIApp):
         return ["delete", "list", "show"]
 
     def list(self) -> None:
-        """Every saved session with its message count and last update."""
+        """Every saved session with its message count and last update, or why it is unreadable."""
         from ..sessions import SessionManager
 
-        self._rows(
-            [
-                [
-                    summary.id,
-                    f"{summary.message_count} messages",
-                    summary.updated.isoformat(timespec="seconds"),
-                ]
-                for summary in SessionManager().list()
-            ]
-        )
+        self._rows([_session_row(summary) for summary in SessionManager().list()])
 
     @raw_strings("session_id")
     def show(self, session_id: str, json: bool = False) -> None:
@@ -105,6 +100,12 @@ class SessionsCommands(CLIApp):
 
         SessionManager().delete(session_id)
         self.out.print(f"deleted session {session_id}", markup=False)
+
+
+def _session_row(summary: SessionSummary) -> list[str]:
+    """Id, message count (or the reason the file cannot be read) and last update."""
+    state = f"unreadable: {summary.error}" if summary.error else f"{summary.message_count} messages"
+    return [summary.id, state, summary.updated.isoformat(timespec="seconds")]
 
 
 class ClaifCLI(ProviderCLI):
