@@ -1,28 +1,32 @@
 """Where a MyProvider instance points and how patient it is: settings resolved once.
 
-Each value comes from the constructor argument, else the environment
-(``MYPROVIDER_BASE_URL``, ``MYPROVIDER_MODEL`` ...), else ``[providers.myprovider]``
-in the claif config file, else the default below. The API key goes through
-core's resolver; a server on loopback (Ollama, llama.cpp, the fake backend)
-needs none.
+:data:`SETTINGS` declares them; core's :func:`claif.settings.resolve_settings`
+takes each from the constructor argument, else the environment
+(``MYPROVIDER_BASE_URL``, ``MYPROVIDER_MODEL`` ...), else, for the key,
+``claif keys set myprovider``, else ``[providers.myprovider]`` in the claif
+config file, else the default below. A server on loopback (Ollama, llama.cpp,
+the fake backend) needs no key.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import math
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
-from claif.common.errors import ConfigurationError
-from claif.config import Secret, get_api_key, get_setting
+from claif.config import Secret
+from claif.settings import Setting, http_url, positive, resolve_settings
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_IDLE_TIMEOUT",
+    "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_MAX_EVENT_BYTES",
     "DEFAULT_MODEL",
     "PROVIDER_NAME",
+    "SETTINGS",
     "MyProviderSettings",
     "is_loopback",
 ]
@@ -35,40 +39,8 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_IDLE_TIMEOUT = 120.0
 # One pool serves every concurrent query of an instance; 1,000 streams must fit.
 DEFAULT_MAX_CONNECTIONS = 1000
-
-
-@dataclass(frozen=True)
-class MyProviderSettings:
-    """Resolved settings of one provider instance; the key is a redacted ``Secret``."""
-
-    base_url: str = DEFAULT_BASE_URL
-    api_key: Secret | None = None
-    model: str = DEFAULT_MODEL
-    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
-    idle_timeout: float = DEFAULT_IDLE_TIMEOUT
-    max_connections: int = DEFAULT_MAX_CONNECTIONS
-
-    @classmethod
-    def resolve(
-        cls,
-        *,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        model: str | None = None,
-        connect_timeout: float | None = None,
-        idle_timeout: float | None = None,
-        max_connections: int | None = None,
-    ) -> MyProviderSettings:
-        """Settings from arguments, environment and config file, in that order."""
-        url = _base_url(base_url)
-        return cls(
-            base_url=url,
-            api_key=_api_key(url, api_key),
-            model=_setting("model", model) or DEFAULT_MODEL,
-            connect_timeout=_seconds("connect_timeout", connect_timeout, DEFAULT_CONNECT_TIMEOUT),
-            idle_timeout=_seconds("idle_timeout", idle_timeout, DEFAULT_IDLE_TIMEOUT),
-            max_connections=max_connections or DEFAULT_MAX_CONNECTIONS,
-        )
+# Far above any real chunk or reply, yet a broken or hostile server cannot exhaust memory.
+DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024
 
 
 def is_loopback(url: str) -> bool:
@@ -82,44 +54,52 @@ def is_loopback(url: str) -> bool:
         return False
 
 
-def _setting(key: str, explicit: str | None) -> str | None:
-    return get_setting(PROVIDER_NAME, key, explicit=explicit)
+SETTINGS = (
+    Setting("base_url", str, DEFAULT_BASE_URL, check=http_url, doc="the API root, up to /v1"),
+    Setting(
+        "api_key",
+        secret=True,
+        key_store=True,
+        optional=lambda earlier: is_loopback(earlier["base_url"]),
+        doc="sent as a Bearer token; a loopback server needs none",
+    ),
+    Setting("model", str, DEFAULT_MODEL, doc="used when a query names none"),
+    Setting("connect_timeout", float, DEFAULT_CONNECT_TIMEOUT, check=positive, doc="seconds"),
+    Setting("idle_timeout", float, DEFAULT_IDLE_TIMEOUT, check=positive, doc="seconds"),
+    Setting("max_connections", int, DEFAULT_MAX_CONNECTIONS, check=positive),
+    Setting(
+        "max_event_bytes",
+        int,
+        DEFAULT_MAX_EVENT_BYTES,
+        check=positive,
+        doc="cap on one SSE event or line and one non-streamed body, decompressed",
+    ),
+)
 
 
-def _base_url(explicit: str | None) -> str:
-    url = (_setting("base_url", explicit) or DEFAULT_BASE_URL).rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(
-            f"base URL {url!r} must be an http:// or https:// URL with a host "
-            "(set MYPROVIDER_BASE_URL or providers.myprovider.base_url)",
-            provider=PROVIDER_NAME,
-        )
-    return url
+@dataclass(frozen=True)
+class MyProviderSettings:
+    """Resolved settings of one provider instance; the key is a redacted ``Secret``.
 
+    The fields mirror :data:`SETTINGS` (a test keeps them in step); build one
+    with :meth:`resolve`.
+    """
 
-def _api_key(base_url: str, explicit: str | None) -> Secret | None:
-    """The key, or None for a loopback server that was given none."""
-    try:
-        return get_api_key(PROVIDER_NAME, explicit=explicit)
-    except ConfigurationError:
-        if is_loopback(base_url):
-            return None
-        raise
+    base_url: str
+    api_key: Secret | None
+    model: str
+    connect_timeout: float
+    idle_timeout: float
+    max_connections: int
+    max_event_bytes: int
 
+    @classmethod
+    def resolve(cls, **keywords: Any) -> MyProviderSettings:
+        """Settings from arguments (None meaning unset), environment, key store and config file.
 
-def _seconds(key: str, explicit: float | None, default: float) -> float:
-    raw = _setting(key, None if explicit is None else str(explicit))
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        raise ConfigurationError(
-            f"{key} must be a positive number of seconds, got {raw!r} "
-            f"(MYPROVIDER_{key.upper()} or providers.myprovider.{key})",
-            provider=PROVIDER_NAME,
-        )
-    return value
+        A keyword that names no setting is a ValidationError; a bad value or a
+        missing key is a ConfigurationError naming the variable and config key.
+        """
+        values = resolve_settings(PROVIDER_NAME, SETTINGS, keywords)
+        values["base_url"] = values["base_url"].rstrip("/")
+        return cls(**values)
