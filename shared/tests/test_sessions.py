@@ -441,6 +441,17 @@ def test_folder_named_like_a_session_is_listed_with_an_error(manager):
     assert_refused(manager, "dir", "cannot read session file")
 
 
+@posix_only
+def test_dangling_symlink_is_listed_with_an_error(manager, tmp_path):
+    """A session file linking to nothing is listed with an error; load calls it missing."""
+    manager.root.mkdir()
+    manager.path_for("ghost").symlink_to(tmp_path / "nowhere.json")
+    [summary] = manager.list()
+    assert (summary.id, summary.error) == ("ghost", f"{manager.path_for('ghost')} links to nothing")
+    with pytest.raises(SessionError, match="no session 'ghost'"):
+        manager.load("ghost")
+
+
 def test_list_survives_a_failing_stat(manager, monkeypatch):
     """If even lstat fails for a broken file, list() still gives it, dated at the epoch."""
     manager.root.mkdir()

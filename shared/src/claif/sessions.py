@@ -301,9 +301,11 @@ class SessionManager:
             session = self._read(path)
         except SessionError as exc:
             return SessionSummary(path.stem, 0, _mtime(path), error=exc.message)
-        if session is None:
-            return None  # deleted while we listed
-        return SessionSummary(session.id, len(session.messages), session.updated)
+        if session is not None:
+            return SessionSummary(session.id, len(session.messages), session.updated)
+        if path.is_symlink():
+            return SessionSummary(path.stem, 0, _mtime(path), error=f"{path} links to nothing")
+        return None  # deleted while we listed
 
     def _update(self, session_id: str, change: Callable[[Session], None]) -> Session:
         """Read (or start) the session, change it and write it back, all under its lock."""
