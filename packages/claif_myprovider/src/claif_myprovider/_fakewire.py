@@ -2,7 +2,8 @@
 
 A ``FakeReply`` is what the fake model says (text, tool calls, reasoning, usage)
 plus how the stream misbehaves; a ``FakeFailure`` is an HTTP error response.
-Both render to an ``Exchange`` for the request that asked, streamed or not.
+Both render to an ``Exchange`` of ``claif.testing.http`` for the request that
+asked, streamed or not: this module is only the OpenAI wire format.
 """
 
 from __future__ import annotations
@@ -12,16 +13,30 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ._fakehttp import CUT, Exchange, HttpRequest, Step
+from claif.testing.http import (
+    CUT,
+    HOLD,
+    Exchange,
+    HttpRequest,
+    Repeat,
+    Step,
+    gzip_bomb,
+    sse_event,
+)
 
 __all__ = ["FakeFailure", "FakeReply", "FakeToolCall", "render"]
 
 Ending = Literal["done", "done_no_blank", "finish_only", "early"]
+AfterDone = Literal["close", "hold", "comments"]
 ToolStyle = Literal["fragments", "whole", "no_index"]
 
 DEFAULT_MODEL = "fake-model"
 MALFORMED = b'data: {"choices": [{"delta": {"content": "broken\n\n'
 SSE_HEADERS = [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")]
+ENDLESS_START = b'data: {"choices": [{"index": 0, "delta": {"content": "'
+ENDLESS_FILL = b"a" * 16384
+KEEP_ALIVE = b": keep-alive\n\n"
+KEEP_ALIVE_EVERY = 0.1
 
 
 @dataclass(frozen=True)
@@ -47,6 +62,16 @@ class FakeReply:
     how the stream ends: ``[DONE]`` with or without its blank line, after the
     finish chunk only, or ``early`` (no finish reason, no ``[DONE]``).
     ``ignore_stream`` answers a stream request with one JSON body, as some servers do.
+
+    Hostile servers, for tests that a client gives up cleanly:
+    ``after_done`` is what follows the last event: ``close`` ends the body as
+    usual; ``hold`` keeps the connection open and never ends the body;
+    ``comments`` sends ``: keep-alive`` every 0.1 s, forever.
+    ``endless_line`` replaces the finish chunk and ``[DONE]`` with one ``data:``
+    line that never ends. ``raw_events`` are ``data:`` payloads sent verbatim
+    in place of the text chunks (the role chunk, finish and ``[DONE]`` stay),
+    for wrong-shaped JSON. ``gzip_bomb`` answers, even a stream request, with
+    the JSON body gzip-compressed and padded with 4 GiB of spaces.
     """
 
     text: Sequence[str] = ("Hello", " from", " the", " fake", " backend.")
@@ -68,17 +93,25 @@ class FakeReply:
     error: str = "the model crashed"
     ending: Ending = "done"
     ignore_stream: bool = False
+    after_done: AfterDone = "close"
+    endless_line: bool = False
+    raw_events: Sequence[str] | None = None
+    gzip_bomb: bool = False
 
 
 @dataclass(frozen=True)
 class FakeFailure:
-    """An HTTP error response: any status, headers and body."""
+    """An HTTP error response: any status, headers and body.
+
+    ``gzip_bomb`` sends the body gzip-compressed and padded with 4 GiB of spaces.
+    """
 
     status: int
     body: str | bytes = b""
     headers: Mapping[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
     delay: float = 0.0
+    gzip_bomb: bool = False
 
     @classmethod
     def json_error(
@@ -106,7 +139,7 @@ def render(reply: FakeReply | FakeFailure, request: HttpRequest) -> Exchange:
         return _failure(reply)
     body = request.json() or {}
     model = reply.model or body.get("model") or DEFAULT_MODEL
-    if body.get("stream") and not reply.ignore_stream:
+    if body.get("stream") and not (reply.ignore_stream or reply.gzip_bomb):
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         return _streamed(reply, model, include_usage)
     return _whole(reply, model)
@@ -114,9 +147,20 @@ def render(reply: FakeReply | FakeFailure, request: HttpRequest) -> Exchange:
 
 def _failure(failure: FakeFailure) -> Exchange:
     body = failure.body.encode() if isinstance(failure.body, str) else failure.body
-    headers = [("Content-Type", failure.content_type), ("Content-Length", str(len(body)))]
-    headers += list(failure.headers.items())
-    return Exchange(failure.status, headers, [body], delay=failure.delay)
+    headers = [("Content-Type", failure.content_type), *failure.headers.items()]
+    return _sized(failure.status, body, headers, failure.delay, bomb=failure.gzip_bomb)
+
+
+def _sized(
+    status: int, body: bytes, headers: list[tuple[str, str]], delay: float, *, bomb: bool
+) -> Exchange:
+    """A whole body with its length, or gzip-compressed and padded to GiBs when ``bomb``."""
+    if bomb:
+        exchange = gzip_bomb(status, body, headers)
+    else:
+        exchange = Exchange(status, [*headers, ("Content-Length", str(len(body)))], [body])
+    exchange.delay = delay
+    return exchange
 
 
 def _finish_reason(reply: FakeReply) -> str:
@@ -150,12 +194,11 @@ def _whole(reply: FakeReply, model: str) -> Exchange:
     body = json.dumps(payload).encode()
     if reply.malformed_at is not None:
         body = body[: len(body) // 2]
-    steps: list[Step] = [body]
+    headers = [("Content-Type", "application/json"), *reply.headers.items()]
+    exchange = _sized(200, body, headers, reply.delay, bomb=reply.gzip_bomb)
     if reply.cut_after is not None:
-        steps = [body[: len(body) // 2], CUT]
-    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-    headers += list(reply.headers.items())
-    return Exchange(200, headers, steps, delay=reply.delay)
+        exchange.steps = [body[: len(body) // 2], CUT]
+    return exchange
 
 
 def _call(call: FakeToolCall, index: int) -> dict[str, Any]:
@@ -172,23 +215,38 @@ def _streamed(reply: FakeReply, model: str, include_usage: bool) -> Exchange:
     def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
         return {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
 
-    chunks = [chunk({"role": "assistant", "content": ""})]
-    chunks += [chunk({reply.reasoning_field: piece}) for piece in reply.reasoning]
-    chunks += [chunk({"content": piece}) for piece in reply.text]
-    chunks += [chunk({"tool_calls": [part]}) for part in _tool_parts(reply)]
-    if reply.ending != "early":
-        chunks.append(chunk({}, _finish_reason(reply)))
+    opening = [chunk({"role": "assistant", "content": ""})]
+    opening += [chunk({reply.reasoning_field: piece}) for piece in reply.reasoning]
+    closing = [chunk({"tool_calls": [part]}) for part in _tool_parts(reply)]
+    if reply.ending != "early" and not reply.endless_line:
+        closing.append(chunk({}, _finish_reason(reply)))
         if include_usage and reply.usage is not None:
-            chunks.append({**base, "choices": [], "usage": _usage(reply)})
-    events = [_event(item) for item in chunks]
-    events = _with_faults(reply, events)
-    steps = _paced(reply, events)
+            closing.append({**base, "choices": [], "usage": _usage(reply)})
+    if reply.raw_events is None:
+        text = [_event(chunk({"content": piece})) for piece in reply.text]
+    else:
+        text = [sse_event(payload) for payload in reply.raw_events]
+    events = [*map(_event, opening), *text, *map(_event, closing)]
+    steps = _paced(reply, _with_faults(reply, events))
+    if CUT not in steps:
+        steps += _hostile_ending(reply)
     headers = [*SSE_HEADERS, *reply.headers.items()]
     return Exchange(200, headers, steps, delay=reply.delay)
 
 
 def _event(payload: Any) -> bytes:
-    return b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
+    return sse_event(json.dumps(payload, separators=(",", ":")))
+
+
+def _hostile_ending(reply: FakeReply) -> list[Step]:
+    """What follows the last event when the body is never to end."""
+    if reply.endless_line:
+        return [ENDLESS_START, Repeat(ENDLESS_FILL)]
+    if reply.after_done == "hold":
+        return [HOLD]
+    if reply.after_done == "comments":
+        return [Repeat(KEEP_ALIVE, KEEP_ALIVE_EVERY)]
+    return []
 
 
 def _tool_parts(reply: FakeReply) -> list[dict[str, Any]]:
@@ -215,6 +273,8 @@ def _with_faults(reply: FakeReply, events: list[bytes]) -> list[bytes]:
     if reply.error_at is not None:
         error = {"error": {"message": reply.error, "type": "server_error", "code": None}}
         events = [*events[: reply.error_at], _event(error)]
+    if reply.endless_line:
+        return events
     if reply.ending in ("done", "done_no_blank") or reply.error_at is not None:
         events.append(b"data: [DONE]" if reply.ending == "done_no_blank" else b"data: [DONE]\n\n")
     return events

@@ -1,7 +1,8 @@
 """A fake OpenAI-compatible server on 127.0.0.1, for tests, the demo and benchmarks.
 
-It is a real HTTP server on a free port (a thread with its own event loop), so
-the provider is tested through real sockets, keep-alive and all::
+It is core's ``claif.testing.http.FakeHttpServer`` on a free port (a thread
+with its own event loop) speaking the OpenAI wire format, so the provider is
+tested through real sockets, keep-alive and all::
 
     with FakeBackend() as backend:
         backend.enqueue(FakeReply(text=["Hel", "lo"]), FakeFailure.rate_limited("1"))
@@ -21,7 +22,8 @@ from collections import deque
 from collections.abc import Sequence
 from types import TracebackType
 
-from ._fakehttp import Exchange, HttpRequest, ServerThread, closed_port
+from claif.testing.http import Exchange, FakeHttpServer, HttpRequest, closed_port
+
 from ._fakewire import FakeFailure, FakeReply, FakeToolCall, render
 
 __all__ = [
@@ -66,12 +68,12 @@ class FakeBackend:
         self._chat: deque[FakeScript] = deque()
         self._models: deque[FakeFailure] = deque()
         self._lock = threading.Lock()
-        self._server = ServerThread(self._handle, host, port)
+        self._server = FakeHttpServer(self._handle, host, port)
 
     @property
     def url(self) -> str:
         """The base URL to give the provider (``MYPROVIDER_BASE_URL``)."""
-        return f"http://{self._server.host}:{self._server.port}/v1"
+        return f"{self._server.url}/v1"
 
     @property
     def port(self) -> int:

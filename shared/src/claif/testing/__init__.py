@@ -1,6 +1,8 @@
 """Public test helpers: MockProvider, and the conformance suite providers subclass.
 
-The conformance suite imports pytest, so it is loaded only when asked for.
+The conformance suite imports pytest, so it is loaded only when asked for. The
+scripted HTTP server providers' fakes are built on is the submodule
+``claif.testing.http``, imported only by those who use it.
 """
 
 from __future__ import annotations
