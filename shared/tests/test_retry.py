@@ -1,12 +1,14 @@
-"""The core retry loop, driven by a fake clock: no real sleeps."""
+"""The core retry loop (inside the one call path), driven by a fake clock: no real sleeps."""
 
 from __future__ import annotations
 
 import pytest
 
 from claif.common.errors import AuthenticationError, ProviderError, RateLimitError, TransportError
+from claif.common.options import ClaifOptions
 from claif.common.types import Message, Role
-from claif.retry import RetryPolicy, backoff_delay, retrying
+from claif.host import query
+from claif.retry import RetryPolicy, backoff_delay
 
 
 class FakeClock:
@@ -19,27 +21,43 @@ class FakeClock:
         self.sleeps.append(seconds)
 
 
-def policy(clock: FakeClock, **kwargs) -> RetryPolicy:
-    return RetryPolicy(sleep=clock.sleep, random=lambda: 1.0, **kwargs)
+def policy(clock: FakeClock, max_retries: int = 2, **kwargs) -> tuple[RetryPolicy, int]:
+    """A policy on the fake clock, with the retry count the options will carry."""
+    return RetryPolicy(sleep=clock.sleep, random=lambda: 1.0, **kwargs), max_retries
+
+
+class Scripted:
+    """A duck-typed provider: each attempt plays the next outcome (an error or texts)."""
+
+    name = "scripted"
+    capabilities = frozenset({"text", "streaming"})
+
+    def __init__(self, outcomes):
+        self.outcomes = outcomes
+        self.calls = []
+
+    async def connect(self):
+        pass
+
+    async def query(self, prompt, options=None):
+        outcome = self.outcomes[len(self.calls)]
+        self.calls.append(outcome)
+        for item in outcome if isinstance(outcome, list) else [outcome]:
+            if isinstance(item, BaseException):
+                raise item
+            yield Message(Role.ASSISTANT, item)
 
 
 def script(*outcomes):
-    """An attempt factory: each call plays the next outcome (an exception or a list of texts)."""
-    calls = []
+    """A provider playing ``outcomes`` and the list of attempts it has made."""
+    provider = Scripted(outcomes)
+    return provider, provider.calls
 
-    def factory():
-        outcome = outcomes[len(calls)]
-        calls.append(outcome)
 
-        async def stream():
-            for item in outcome if isinstance(outcome, list) else [outcome]:
-                if isinstance(item, BaseException):
-                    raise item
-                yield Message(Role.ASSISTANT, item)
-
-        return stream()
-
-    return factory, calls
+def retrying(provider, chosen):
+    """The call path with this policy; max_retries travels in the options, as for users."""
+    retry_policy, max_retries = chosen
+    return query(provider, "hi", ClaifOptions(max_retries=max_retries), policy=retry_policy)
 
 
 async def drain(stream):

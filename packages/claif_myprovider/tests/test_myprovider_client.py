@@ -64,12 +64,11 @@ def test_options_fill_the_body():
     assert "stream_options" not in body
 
 
-def test_known_extras_pass_through_and_others_do_not():
-    """Only documented extras (top_p, seed ...) reach the body; foreign keys stay out."""
-    options = ClaifOptions(extra={"top_p": 0.5, "seed": 7, "gemini_flag": True})
+def test_every_extra_reaches_the_body():
+    """Extras pass through as they are: servers take sampling keys OpenAI lacks (top_k ...)."""
+    options = ClaifOptions(extra={"top_p": 0.5, "seed": 7, "top_k": 40, "min_p": 0.1})
     body = build_request("Hi", options, model="m")
-    assert (body["top_p"], body["seed"]) == (0.5, 7)
-    assert "gemini_flag" not in body
+    assert (body["top_p"], body["seed"], body["top_k"], body["min_p"]) == (0.5, 7, 40, 0.1)
 
 
 def test_images_become_data_url_parts():
@@ -156,19 +155,16 @@ def test_text_deltas_become_messages_and_metadata_comes_last():
     assert last.metadata == {
         "model": "m1",
         "finish_reason": "stop",
+        "finish_reason_raw": "stop",
         "usage": {"input_tokens": 3, "output_tokens": 2, "total_tokens": 5},
     }
 
 
-def test_missing_usage_reports_zeros():
-    """A server that reports no usage still yields a usage dict, all zeros."""
+def test_missing_usage_is_absent():
+    """A server that reports no usage gives no usage key: unknown is not zero."""
     decoder = ReplyDecoder(model="m")
     feed_all(decoder, chunk({"content": "x"}, "stop"), "[DONE]")
-    assert decoder.finish().metadata["usage"] == {
-        "input_tokens": 0,
-        "output_tokens": 0,
-        "total_tokens": 0,
-    }
+    assert "usage" not in decoder.finish().metadata
 
 
 def test_fragments_are_assembled_by_index():

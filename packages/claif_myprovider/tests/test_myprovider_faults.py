@@ -30,8 +30,10 @@ async def drain(stream) -> list[Message]:
 
 
 async def fails_with(provider, error_type, options=None) -> ClaifError:
+    """One attempt (max_retries=0) fails with ``error_type``; the error is returned."""
+    single = (options or ClaifOptions()).replace(max_retries=0)
     with pytest.raises(error_type) as caught:
-        await drain(provider.query("Hi", options))
+        await drain(provider.query("Hi", single))
     return caught.value
 
 
@@ -231,11 +233,20 @@ async def test_no_retry_after_the_first_message(backend, provider):
     assert len(backend.chat_requests) == 1
 
 
-async def test_provider_makes_one_attempt(backend, provider):
-    """The provider's own query never retries: one request per call."""
+async def test_max_retries_zero_makes_one_attempt(backend, provider):
+    """With max_retries=0, provider.query sends exactly one request."""
     backend.enqueue(FakeFailure.json_error(503, "busy"), FakeReply())
     await fails_with(provider, ProviderError)
     assert len(backend.chat_requests) == 1
+
+
+async def test_provider_query_itself_retries(backend, provider):
+    """provider.query is the whole call: a 503 is retried without any host helper."""
+    backend.enqueue(FakeFailure.json_error(503, "busy"), FakeReply(text=["ok"]))
+    provider.retry_policy = RetryPolicy(sleep=Sleeps())
+    messages = await drain(provider.query("Hi"))
+    assert "".join(m.text for m in messages) == "ok"
+    assert len(backend.chat_requests) == 2
 
 
 async def test_cancellation_leaves_no_open_connection(backend, provider):

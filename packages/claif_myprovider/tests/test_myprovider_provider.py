@@ -25,6 +25,7 @@ async def test_streams_text_in_order_with_metadata_last(backend, provider):
     assert messages[-1].metadata == {
         "model": "served-model",
         "finish_reason": "stop",
+        "finish_reason_raw": "stop",
         "usage": {"input_tokens": 7, "output_tokens": 3, "total_tokens": 10},
     }
 

@@ -1,39 +1,40 @@
-"""The one retry loop every provider's queries go through.
+"""When the core call path tries again, and how long it waits first.
 
-Retries only errors marked ``retryable`` (connection failures, timeouts, 408,
-409, 429, 5xx), with exponential backoff and full jitter, capped. A server's
-Retry-After is honoured up to ``max_retry_after``; a longer wait is not slept
-through but raised, as a RateLimitError carrying it. Once a Message has been
-yielded the loop never retries: a second attempt would repeat output.
+Only errors marked ``retryable`` are retried (connection failures, timeouts,
+408, 409, 429, 5xx), with exponential backoff and full jitter, capped. A
+backend's Retry-After (on any retryable error) replaces the backoff, up to
+``max_retry_after``; a longer wait is not slept through but raised, carrying
+it. A wait that does not fit in what is left of the call's timeout ends the
+call the same way. The loop itself lives in :mod:`claif.providers.call`: once
+a Message has been yielded it never retries, since a second attempt would
+repeat output.
 """
 
 from __future__ import annotations
 
-import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import aclosing
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-import anyio
+from .common.errors import ClaifError
+from .deadline import Deadline
 
-from .common.errors import ClaifError, RateLimitError
-from .common.types import Message
-
-__all__ = ["RetryPolicy", "backoff_delay", "retrying"]
-
-logger = logging.getLogger("claif.retry")
+__all__ = ["RetryPolicy", "backoff_delay", "retry_wait"]
 
 
 async def _anyio_sleep(seconds: float) -> None:
+    import anyio  # here, not at import: importing core stays light
+
     await anyio.sleep(seconds)
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often and how long to wait; ``sleep`` and ``random`` are swappable for tests."""
+    """How long to wait; ``sleep`` and ``random`` are swappable for tests.
 
-    max_retries: int = 2
+    How often to retry is the caller's: ``ClaifOptions.max_retries``.
+    """
+
     base_delay: float = 0.5
     max_delay: float = 8.0
     max_retry_after: float = 60.0
@@ -47,40 +48,21 @@ def backoff_delay(attempt: int, policy: RetryPolicy) -> float:
     return policy.random() * ceiling
 
 
-def _wait_for(error: ClaifError, attempt: int, policy: RetryPolicy) -> float:
-    """The wait before the next attempt; raises ``error`` when the server wants too long."""
-    if isinstance(error, RateLimitError) and error.retry_after is not None:
-        if error.retry_after > policy.max_retry_after:
-            raise error
-        return error.retry_after
-    return backoff_delay(attempt, policy)
+def retry_wait(
+    error: ClaifError, attempt: int, max_retries: int, policy: RetryPolicy, deadline: Deadline
+) -> float | None:
+    """Seconds to wait before retrying after ``error``, or None when the call must end.
 
-
-async def retrying(
-    attempt_stream: Callable[[], AsyncIterator[Message]],
-    policy: RetryPolicy,
-    *,
-    provider: str | None = None,
-) -> AsyncIterator[Message]:
-    """Yield from ``attempt_stream()``, starting it again on retryable errors before output."""
-    attempt = 0
-    while True:
-        yielded = False
-        try:
-            async with aclosing(attempt_stream()) as stream:  # type: ignore[type-var]
-                async for message in stream:
-                    yielded = True
-                    yield message
-            return
-        except ClaifError as error:
-            if yielded or not error.retryable or attempt >= policy.max_retries:
-                raise
-            delay = _wait_for(error, attempt, policy)
-            attempt += 1
-            logger.info(
-                "retrying after %s in %.2fs",
-                type(error).__name__,
-                delay,
-                extra={"provider": provider, "attempt": attempt, "delay": delay},
-            )
-            await policy.sleep(delay)
+    ``attempt`` counts the retries made so far, out of ``max_retries``. When the
+    wait is too long (over ``max_retry_after``, or past the deadline) the error
+    is given the wait as ``retry_after`` so the caller can see it, and None
+    comes back.
+    """
+    if not error.retryable or attempt >= max_retries:
+        return None
+    asked = error.retry_after
+    wait = asked if asked is not None else backoff_delay(attempt, policy)
+    if (asked is not None and asked > policy.max_retry_after) or not deadline.fits(wait):
+        error.retry_after = wait
+        return None
+    return wait

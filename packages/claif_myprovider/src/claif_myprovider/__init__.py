@@ -40,19 +40,14 @@ def __dir__() -> list[str]:
 
 
 async def query(prompt: str, options: ClaifOptions | None = None) -> AsyncIterator[Message]:
-    """Stream a reply with settings from the environment and config, with core's retries.
+    """Stream a reply with settings from the environment and config (core's whole call path).
 
     Each call makes its own provider and closes it at the end: an httpx client
     belongs to one event loop, and a module-level one would break the second
     ``asyncio.run``. For many queries, keep a ``MyProvider`` open instead.
     """
-    from claif.host import query as host_query
-
     from .provider import MyProvider
 
-    provider = MyProvider()
-    try:
-        async for message in host_query(provider, prompt, options):
+    async with MyProvider() as provider:
+        async for message in provider.query(prompt, options):
             yield message
-    finally:
-        await provider.disconnect()

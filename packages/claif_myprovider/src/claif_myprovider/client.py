@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from claif.common.conversation import conversation
-from claif.common.errors import ProviderError, TransportError, error_from_http
+from claif.common.errors import (
+    ProviderError,
+    TransportError,
+    error_from_http,
+    quote_text,
+    server_message,
+)
 from claif.common.options import ClaifOptions
 from claif.common.types import (
-    META_FINISH_REASON,
-    META_MODEL,
-    META_REASONING,
-    META_USAGE,
     ImageBlock,
     Message,
     Role,
@@ -27,15 +28,13 @@ from claif.common.types import (
     Tool,
     ToolResultBlock,
     ToolUseBlock,
-    Usage,
-    make_usage,
 )
-from claif.streaming import merge_messages
+from claif.streaming import StreamAssembler, decode_json, merge_messages
 
 from .types import PROVIDER_NAME
 
 __all__ = [
-    "EXTRA_BODY_KEYS",
+    "RESERVED_BODY_KEYS",
     "ReplyDecoder",
     "build_request",
     "decode_completion",
@@ -43,27 +42,15 @@ __all__ = [
     "tool_to_wire",
 ]
 
-QUOTE_BYTES = 200
 DONE = "[DONE]"
 
-# ClaifOptions.extra keys passed through to the body; others are for other providers.
-EXTRA_BODY_KEYS = frozenset(
-    {
-        "frequency_penalty",
-        "presence_penalty",
-        "reasoning_effort",
-        "response_format",
-        "seed",
-        "stop",
-        "top_p",
-        "user",
-    }
+# Body fields the provider sets from ClaifOptions; ``extra`` may not override them.
+# Every other ``extra`` key goes into the body as it is: vLLM, Ollama and llama.cpp
+# take sampling keys (top_k, min_p, repeat_penalty ...) that OpenAI lacks.
+RESERVED_BODY_KEYS = frozenset(
+    {"max_tokens", "messages", "model", "stream", "stream_options", "temperature", "tools"}
 )
 
-# json.loads minus its per-call argument checks: this runs once per streamed chunk.
-_decode_json = json.JSONDecoder().decode
-
-_FINISH_REASONS = {"tool_calls": "tool_use", "function_call": "tool_use"}
 _REASONING_KEYS = ("reasoning_content", "reasoning")
 
 
@@ -87,7 +74,7 @@ def build_request(prompt: str, options: ClaifOptions, *, model: str) -> dict[str
         body["max_tokens"] = options.max_tokens
     if options.tools:
         body["tools"] = [tool_to_wire(tool) for tool in options.tools]
-    body.update({key: value for key, value in options.extra.items() if key in EXTRA_BODY_KEYS})
+    body.update(options.extra)  # core refused reserved keys and non-JSON values already
     return body
 
 
@@ -143,118 +130,33 @@ def _tool_call_to_wire(call: ToolUseBlock) -> dict[str, Any]:
 
 
 def _tool_result_to_wire(block: ToolResultBlock) -> dict[str, Any]:
-    result = block.result if isinstance(block.result, str) else json.dumps(block.result)
+    result = (
+        block.result if isinstance(block.result, str) else json.dumps(block.result, default=str)
+    )
     if block.is_error:
         result = f"error: {result}"
     return {"role": "tool", "tool_call_id": block.tool_use_id, "content": result}
 
 
-@dataclass
-class _PendingCall:
-    """A tool call whose arguments may still be arriving in fragments."""
-
-    id: str
-    name: str
-    arguments: list[str] = field(default_factory=list)
-    whole: dict[str, Any] | None = None
-
-    def finish(self) -> ToolUseBlock:
-        if self.whole is not None:
-            return ToolUseBlock(self.name, self.whole, self.id)
-        text = "".join(self.arguments).strip() or "{}"
-        try:
-            parameters = json.loads(text)
-        except ValueError as exc:
-            raise _bad_arguments(self.name, text) from exc
-        if not isinstance(parameters, dict):
-            raise _bad_arguments(self.name, text)
-        return ToolUseBlock(self.name, parameters, self.id)
-
-
-def _bad_arguments(name: str, text: str) -> ProviderError:
-    return ProviderError(
-        f"tool call {name!r} has arguments that are not a JSON object: {_quote(text)}",
-        provider=PROVIDER_NAME,
-    )
-
-
-class _ToolCalls:
-    """Assembles tool-call fragments by index; a new call completes the ones before it.
-
-    Handles the three shapes servers send: OpenAI fragments (the first carries id
-    and name, later ones only argument text), whole calls in one chunk (Ollama),
-    and fragments without ``index`` (a fragment with an id starts a new call).
-    """
-
-    def __init__(self) -> None:
-        self._open: dict[int, _PendingCall] = {}
-        self._count = 0
-
-    def add(self, fragment: Mapping[str, Any]) -> list[ToolUseBlock]:
-        """Take one fragment; return the calls it shows to be complete."""
-        function = fragment.get("function") or {}
-        call_id = fragment.get("id") or ""
-        index = fragment.get("index")
-        if not isinstance(index, int):
-            index = self._index_without_one(call_id, function)
-        current = self._open.get(index)
-        done: list[ToolUseBlock] = []
-        if current is None or (call_id and current.id and call_id != current.id):
-            done = self.flush()
-            current = self._open[index] = _PendingCall(
-                id=call_id or f"call_{self._count}", name=function.get("name") or ""
-            )
-            self._count += 1
-        self._extend(current, function)
-        return done
-
-    def _index_without_one(self, call_id: str, function: Mapping[str, Any]) -> int:
-        starts_new = bool(call_id or function.get("name")) or not self._open
-        last = max(self._open, default=-1)
-        return self._count if starts_new else last
-
-    @staticmethod
-    def _extend(call: _PendingCall, function: Mapping[str, Any]) -> None:
-        if not call.name and function.get("name"):
-            call.name = function["name"]
-        arguments = function.get("arguments")
-        if isinstance(arguments, dict):
-            call.whole = arguments
-        elif isinstance(arguments, str):
-            call.arguments.append(arguments)
-
-    def flush(self) -> list[ToolUseBlock]:
-        """Every open call, finished, in index order."""
-        calls = [self._open[index].finish() for index in sorted(self._open)]
-        self._open.clear()
-        return calls
-
-
 class ReplyDecoder:
-    """Turns stream chunks into Messages; ``finish()`` gives the last one, with metadata.
+    """Translates stream chunks (or one whole response) onto core's StreamAssembler.
 
     A whole (non-streamed) response decodes the same way: its ``message`` is
-    read like a ``delta`` that holds everything.
+    read like a ``delta`` that holds everything. Known fields of the wrong
+    shape are a TransportError; unknown fields are ignored.
     """
 
     def __init__(self, *, model: str) -> None:
-        self.model = model
+        self.reply = StreamAssembler(provider=PROVIDER_NAME, model=model, usage="cumulative")
         self.done = False
-        self.finish_reason: str | None = None
-        self.usage: dict[str, Any] | None = None
-        self._reasoning: list[str] = []
-        self._calls = _ToolCalls()
-        self._ready: list[ToolUseBlock] = []
 
     def feed(self, data: str) -> list[Message]:
         """Decode one event's data: ``[DONE]``, a chunk, or an in-stream error."""
         if data == DONE:
             self.done = True
+            self.reply.end()
             return []
-        try:
-            payload = _decode_json(data)
-        except ValueError as exc:
-            raise _malformed(data) from exc
+        payload = decode_json(data, provider=PROVIDER_NAME, what="chunk")
         if not isinstance(payload, dict):
             raise _malformed(data)
         return self.feed_payload(payload)
@@ -265,32 +167,57 @@ class ReplyDecoder:
             raise in_stream_error(payload)
         model = payload.get("model")
         if model and isinstance(model, str):
-            self.model = model
+            self.reply.model = model
         usage = payload.get("usage")
-        if usage is not None and isinstance(usage, dict):
-            self.usage = usage
+        if isinstance(usage, dict):
+            self.reply.usage(usage.get("prompt_tokens"), usage.get("completion_tokens"))
         choices = payload.get("choices")
-        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        if not choices:
             return []
+        if not isinstance(choices, list) or not isinstance(choices[0], dict):
+            raise _wrong_shape("choices", choices)
         return self._choice(choices[0])
 
     def _choice(self, choice: Mapping[str, Any]) -> list[Message]:
         delta = choice.get("delta") or choice.get("message") or {}
+        if not isinstance(delta, dict):
+            raise _wrong_shape("delta", delta)
         out: list[Message] = []
         if "reasoning_content" in delta or "reasoning" in delta:  # rare: keep the hot path lean
             for key in _REASONING_KEYS:
                 if isinstance(delta.get(key), str):
-                    self._reasoning.append(delta[key])
+                    self.reply.reasoning(delta[key])
         text = delta.get("content")
-        if isinstance(text, str) and text:
-            out.append(Message(Role.ASSISTANT, text))
-        for fragment in delta.get("tool_calls") or ():
-            if isinstance(fragment, dict):
-                out.extend(_tool_message(self._calls.add(fragment)))
+        if text:
+            out.append(self.reply.text(_content_text(text)))
+        calls = delta.get("tool_calls")
+        if calls:
+            out.extend(self._tool_calls(calls))
         reason = choice.get("finish_reason")
-        if isinstance(reason, str) and reason:
-            self.finish_reason = _FINISH_REASONS.get(reason, reason)
-            self._ready.extend(self._calls.flush())
+        if reason and isinstance(reason, str):
+            self.reply.finish(reason)  # calls still open arrive whole in the last Message
+        return out
+
+    def _tool_calls(self, fragments: Any) -> list[Message]:
+        if not isinstance(fragments, list):
+            raise _wrong_shape("tool_calls", fragments)
+        out = []
+        for fragment in fragments:
+            function = fragment.get("function") if isinstance(fragment, dict) else None
+            if not isinstance(function, dict | None):
+                raise _wrong_shape("tool call", fragment)
+            function = function or {}
+            arguments = function.get("arguments")
+            index = fragment.get("index")
+            done = self.reply.tool_call(
+                index if isinstance(index, int) and not isinstance(index, bool) else None,
+                id=_text_or_none(fragment.get("id")),
+                name=_text_or_none(function.get("name")),
+                arguments=arguments if isinstance(arguments, str) else None,
+                parameters=arguments if isinstance(arguments, dict) else None,
+            )
+            if done is not None:
+                out.append(done)
         return out
 
     def finish(self) -> Message:
@@ -299,30 +226,16 @@ class ReplyDecoder:
         Raises TransportError when the stream ended with neither ``[DONE]`` nor a
         finish reason: the reply was cut and must not pass for a whole one.
         """
-        if not self.done and self.finish_reason is None:
-            raise TransportError(
-                "stream ended early: no [DONE] and no finish reason", provider=PROVIDER_NAME
-            )
-        calls = [*self._ready, *self._calls.flush()]
-        self._ready = []
-        reason = self.finish_reason or ("tool_use" if calls else "stop")
-        metadata: dict[str, Any] = {
-            META_MODEL: self.model,
-            META_FINISH_REASON: reason,
-            META_USAGE: _usage(self.usage),
-        }
-        if self._reasoning:
-            metadata[META_REASONING] = "".join(self._reasoning)
-        return Message(Role.ASSISTANT, list(calls), metadata)
+        return self.reply.final()
 
 
 def decode_completion(payload: Any, *, model: str) -> Message:
     """A whole (``stream: false``) response as exactly one Message."""
     if not isinstance(payload, dict):
-        raise _malformed(json.dumps(payload))
+        raise _malformed(repr(payload))
     decoder = ReplyDecoder(model=model)
     parts = decoder.feed_payload(payload)
-    decoder.done = True
+    decoder.reply.end()
     return merge_messages([*parts, decoder.finish()])
 
 
@@ -334,35 +247,41 @@ def in_stream_error(payload: Mapping[str, Any]) -> ProviderError:
     """
     error = payload.get("error")
     code = error.get("code") if isinstance(error, dict) else None
-    if isinstance(code, int) and 400 <= code <= 599:
-        return error_from_http(code, {}, json.dumps(payload), provider=PROVIDER_NAME)
-    return ProviderError(f"backend error in stream: {_error_text(error)}", provider=PROVIDER_NAME)
+    if isinstance(code, int) and not isinstance(code, bool) and 400 <= code <= 599:
+        return error_from_http(code, {}, _dump(payload), provider=PROVIDER_NAME)
+    text = server_message(_dump(payload)) or "no message"
+    return ProviderError(f"backend error in stream: {text}", provider=PROVIDER_NAME)
 
 
-def _error_text(error: Any) -> str:
-    if isinstance(error, dict):
-        for key in ("message", "detail", "error"):
-            if isinstance(error.get(key), str):
-                return str(error[key])
-    text = error if isinstance(error, str) else json.dumps(error)
-    return text[:QUOTE_BYTES]
+def _content_text(content: Any) -> str:
+    """Text content: a string, or (from some servers) a list of text parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list) and all(isinstance(part, dict) for part in content):
+        return "".join(str(part.get("text") or "") for part in content)
+    raise _wrong_shape("content", content)
 
 
-def _tool_message(calls: list[ToolUseBlock]) -> list[Message]:
-    return [Message(Role.ASSISTANT, list(calls))] if calls else []
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
-def _usage(raw: Mapping[str, Any] | None) -> Usage:
-    """Core's usage dict; zeros when the server reported none."""
-    raw = raw or {}
-    return make_usage(raw.get("prompt_tokens"), raw.get("completion_tokens"))
+def _dump(payload: Any) -> str:
+    try:
+        return json.dumps(payload)
+    except (TypeError, ValueError, RecursionError):
+        return repr(payload)
 
 
-def _quote(text: str) -> str:
-    return repr(text.encode("utf-8")[:QUOTE_BYTES].decode("utf-8", "replace"))
+def _wrong_shape(field: str, value: Any) -> TransportError:
+    return TransportError(
+        f"malformed chunk from the server: {field} is a {type(value).__name__}: "
+        f"{quote_text(_dump(value))}",
+        provider=PROVIDER_NAME,
+    )
 
 
 def _malformed(data: str) -> TransportError:
     return TransportError(
-        f"malformed chunk from the server: {_quote(data)}", provider=PROVIDER_NAME
+        f"malformed chunk from the server: {quote_text(data)}", provider=PROVIDER_NAME
     )

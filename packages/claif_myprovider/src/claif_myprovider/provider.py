@@ -1,25 +1,27 @@
 """MyProvider: any OpenAI-compatible /chat/completions server as a claif provider.
 
-``query`` makes exactly one attempt; retries come only from core's loop
-(``claif.host.query``). httpx is imported on ``connect()``, not with this module,
-so listing providers and ``claif-myp --help`` stay fast.
+``query`` is written as one attempt; core's call path around it adds the
+retries, the overall deadline, sessions and ``stream=False``. httpx is imported
+on ``connect()``, not with this module, so listing providers and
+``claif-myp --help`` stay fast.
 """
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from claif.common.errors import ProviderError
 from claif.common.options import ClaifOptions
 from claif.common.types import Message
+from claif.logs import mask_url
 from claif.providers.base import BaseProvider, Health
 from claif.providers.capabilities import Capability
+from claif.settings import explicit_settings
 
-from .client import ReplyDecoder, build_request, decode_completion
-from .types import PROVIDER_NAME, MyProviderSettings
+from .client import RESERVED_BODY_KEYS, ReplyDecoder, build_request, decode_completion
+from .types import PROVIDER_NAME, SETTINGS, MyProviderSettings
 
 if TYPE_CHECKING:
     from .transport import HttpTransport
@@ -51,32 +53,25 @@ class MyProvider(BaseProvider):
         }
     )
 
-    def __init__(
-        self,
-        *,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        model: str | None = None,
-        connect_timeout: float | None = None,
-        idle_timeout: float | None = None,
-        max_connections: int | None = None,
-    ) -> None:
-        self._base_url = base_url
-        self._resolve = functools.partial(
-            MyProviderSettings.resolve,
-            base_url=base_url,
-            api_key=api_key,
-            model=model,
-            connect_timeout=connect_timeout,
-            idle_timeout=idle_timeout,
-            max_connections=max_connections,
-        )
+    reserved_extras: ClassVar[frozenset[str]] = RESERVED_BODY_KEYS
+    enforces_timeout: ClassVar[bool] = True
+
+    def __init__(self, **settings: Any) -> None:
+        """Keywords are the settings of :data:`claif_myprovider.types.SETTINGS`.
+
+        ``base_url``, ``api_key``, ``model``, ``connect_timeout``, ``idle_timeout``,
+        ``max_connections``, ``max_event_bytes``; a keyword left out (or None)
+        comes from the environment or config file when the provider connects.
+        A misspelt keyword is refused here; the key is held as a ``Secret``.
+        """
+        self._explicit = explicit_settings(PROVIDER_NAME, SETTINGS, settings)
         self._settings: MyProviderSettings | None = None
         self._transport: HttpTransport | None = None
 
     def __repr__(self) -> str:
-        url = self._settings.base_url if self._settings else self._base_url
-        return f"MyProvider(base_url={url!r}, connected={self.connected})"
+        url = self._settings.base_url if self._settings else self._explicit.get("base_url")
+        shown = mask_url(url) if isinstance(url, str) else None
+        return f"MyProvider(base_url={shown!r}, connected={self.connected})"
 
     @property
     def connected(self) -> bool:
@@ -87,7 +82,7 @@ class MyProvider(BaseProvider):
     def settings(self) -> MyProviderSettings:
         """The resolved settings (resolving them on first use)."""
         if self._settings is None:
-            self._settings = self._resolve()
+            self._settings = MyProviderSettings.resolve(**self._explicit)
         return self._settings
 
     async def connect(self) -> None:
@@ -112,11 +107,14 @@ class MyProvider(BaseProvider):
     async def query(
         self, prompt: str, options: ClaifOptions | None = None
     ) -> AsyncIterator[Message]:
-        """One attempt at a reply, streamed per the core streaming grammar."""
+        """One attempt at a reply, streamed per the core streaming grammar.
+
+        The reply is complete at ``[DONE]``: its last Message is yielded at
+        once, whatever the server does with the connection afterwards.
+        """
         options = options or ClaifOptions()
         transport = self._ready()
-        model = self.settings.model
-        body = build_request(prompt, options, model=model)
+        body = build_request(prompt, options, model=self.settings.model)
         deadline = transport.deadline(options.timeout)
         if not options.stream:
             payload = await transport.post_json(CHAT_PATH, body, deadline)
@@ -131,7 +129,7 @@ class MyProvider(BaseProvider):
                     yield message
                 if decoder.done:
                     break
-        yield decoder.finish()
+            yield decoder.finish()
 
     async def models(self) -> list[str]:
         """The model ids the server offers (``GET /models``), sorted."""
@@ -155,7 +153,7 @@ class MyProvider(BaseProvider):
         except ProviderError as error:
             return Health(ok=False, provider=self.name, detail=str(error))
         latency = (time.perf_counter() - started) * 1000
-        detail = f"{self.settings.base_url} lists {len(names)} models"
+        detail = f"{mask_url(self.settings.base_url)} lists {len(names)} models"
         return Health(
             ok=True, provider=self.name, detail=detail, models=names, latency_ms=round(latency, 1)
         )

@@ -7,7 +7,6 @@ walks httpx's whole exception tree to keep that mapping complete.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
@@ -18,20 +17,28 @@ import anyio
 import httpx
 import httpx_sse
 
+from claif.bounds import SeparatorCounter, oversized
 from claif.common.errors import (
     ClaifTimeoutError,
     ConfigurationError,
     ProviderError,
     TransportError,
     error_from_http,
+    quote_text,
 )
+from claif.logs import mask_url
+from claif.streaming import decode_json
 
 from .types import PROVIDER_NAME, MyProviderSettings
 
 __all__ = ["Deadline", "HttpTransport", "mapped_errors"]
 
 ERROR_BODY_LIMIT = 64 * 1024
-QUOTE_BYTES = 200
+# After the end marker, how long the rest of the body may take before the
+# connection is dropped instead of reused: a clean server needs no time at all.
+END_GRACE = 0.05
+# The blank line that ends an SSE event, in each line-ending style.
+EVENT_SEPARATORS = ("\n\n", "\r\n\r\n", "\r\r")
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,7 @@ class Deadline:
 @contextmanager
 def mapped_errors(url: str = "") -> Iterator[None]:
     """Re-raise httpx and httpx-sse exceptions as the most specific claif error."""
+    url = mask_url(url)
     where = f" ({url})" if url else ""
     try:
         yield
@@ -122,18 +130,23 @@ class _DeadlineBody:
     """The response body as httpx-sse reads it, each network read bounded by the deadline.
 
     The idle limit is httpx's read timeout; a cancel scope is added only once
-    the overall deadline is the nearer one. At a clean end a blank line is
+    the overall deadline is the nearer one. One event may not grow past
+    ``max_event_bytes`` (decoded text counted). At a clean end a blank line is
     appended: servers often end with ``data: [DONE]`` and no blank line, and by
     the SSE rules such a last event would be dropped.
     """
 
-    def __init__(self, response: httpx.Response, deadline: Deadline) -> None:
+    def __init__(self, response: httpx.Response, deadline: Deadline, max_event_bytes: int) -> None:
         self.headers = response.headers
         self._texts = response.aiter_text()
         self._deadline = deadline
         self._url = str(response.request.url)
+        self._counter = SeparatorCounter(
+            max_event_bytes, separators=EVENT_SEPARATORS, what="an event", provider=PROVIDER_NAME
+        )
 
     async def aiter_text(self) -> AsyncIterator[str]:
+        count = self._counter.feed
         while True:
             if self._deadline.overall_is_nearer():
                 with _bounded(self._deadline, self._url):
@@ -142,6 +155,7 @@ class _DeadlineBody:
                 text = await anext(self._texts, None)
             if text is None:
                 break
+            count(text)
             yield text
         yield "\n\n"
 
@@ -158,19 +172,21 @@ class HttpTransport:
             headers["Authorization"] = f"Bearer {settings.api_key.reveal()}"
         self.base_url = settings.base_url
         self.idle_timeout = settings.idle_timeout
+        self.max_event_bytes = settings.max_event_bytes
         limits = httpx.Limits(
             max_connections=settings.max_connections, max_keepalive_connections=100
         )
         timeout = httpx.Timeout(
             settings.idle_timeout, connect=settings.connect_timeout, pool=settings.connect_timeout
         )
-        self._client = httpx.AsyncClient(
-            base_url=settings.base_url + "/",
-            headers=headers,
-            timeout=timeout,
-            limits=limits,
-            trust_env=True,
-        )
+        with mapped_errors(settings.base_url):
+            self._client = httpx.AsyncClient(
+                base_url=settings.base_url + "/",
+                headers=headers,
+                timeout=timeout,
+                limits=limits,
+                trust_env=True,
+            )
 
     def deadline(self, overall: float | None) -> Deadline:
         """A fresh deadline for one request."""
@@ -183,13 +199,15 @@ class HttpTransport:
 
     async def get_json(self, path: str, deadline: Deadline) -> Any:
         """GET a JSON document, mapping error statuses."""
-        request = self._client.build_request("GET", path)
+        with mapped_errors(self.base_url):
+            request = self._client.build_request("GET", path)
         async with self._send(request, deadline) as response:
             return await self._read_json(response, deadline)
 
     async def post_json(self, path: str, body: dict[str, Any], deadline: Deadline) -> Any:
         """POST a JSON body and return the JSON reply (the ``stream: false`` path)."""
-        request = self._client.build_request("POST", path, json=body)
+        with mapped_errors(self.base_url):
+            request = self._client.build_request("POST", path, json=body)
         async with self._send(request, deadline) as response:
             return await self._read_json(response, deadline)
 
@@ -199,18 +217,21 @@ class HttpTransport:
     ) -> AsyncIterator[AsyncIterator[httpx_sse.ServerSentEvent]]:
         """POST and iterate the reply's server-sent events.
 
-        The caller stops after ``[DONE]``; leaving the block normally then reads
-        the rest of the body, so the connection goes back to the pool. A JSON
-        reply to a stream request (a server that ignores ``stream``) comes as a
-        single event. httpx errors raised while the caller iterates are mapped
-        here too. The caller iterates httpx-sse's own generator: no extra layer
-        sits on the per-event path.
+        The caller stops at ``[DONE]``; leaving the block normally then gives the
+        rest of the body :data:`END_GRACE` to arrive, so a clean connection goes
+        back to the pool, while one that a server holds open (or fills with
+        keep-alive comments) is dropped: the reply never waits for the server to
+        close. A JSON reply to a stream request (a server that ignores
+        ``stream``) comes as a single event. httpx errors raised while the
+        caller iterates are mapped here too. The caller iterates httpx-sse's
+        own generator: no extra layer sits on the per-event path.
         """
         headers = {"Accept": "text/event-stream", "Cache-Control": "no-store"}
-        request = self._client.build_request("POST", path, json=body, headers=headers)
+        with mapped_errors(self.base_url):
+            request = self._client.build_request("POST", path, json=body, headers=headers)
         async with self._send(request, deadline) as response:
             kind = response.headers.get("content-type", "").partition(";")[0].strip().lower()
-            source = _DeadlineBody(response, deadline)
+            source = _DeadlineBody(response, deadline, self.max_event_bytes)
             stream: AsyncGenerator[httpx_sse.ServerSentEvent, None]
             if kind == "text/event-stream":
                 stream = httpx_sse.EventSource(cast(httpx.Response, source)).aiter_sse()
@@ -221,8 +242,9 @@ class HttpTransport:
             try:
                 with mapped_errors(str(request.url)):
                     yield stream
-                    async for _ in stream:
-                        pass  # the rest of the body (normally nothing) frees the connection
+                    with anyio.move_on_after(END_GRACE):
+                        async for _ in stream:
+                            pass  # the rest of the body (normally nothing) frees the connection
             finally:
                 with anyio.CancelScope(shield=True):
                     await stream.aclose()
@@ -248,6 +270,7 @@ class HttpTransport:
     async def _read_bytes(
         self, response: httpx.Response, deadline: Deadline, *, limit: int | None = None
     ) -> bytes:
+        """The (decompressed) body; cut at ``limit``, or an error past ``max_event_bytes``."""
         chunks: list[bytes] = []
         size = 0
         stream = response.aiter_bytes()
@@ -258,6 +281,8 @@ class HttpTransport:
                 break
             chunks.append(chunk)
             size += len(chunk)
+            if limit is None and size > self.max_event_bytes:
+                raise oversized("the body", self.max_event_bytes, provider=PROVIDER_NAME)
         return b"".join(chunks)
 
     async def _read_text(self, response: httpx.Response, deadline: Deadline) -> str:
@@ -267,13 +292,11 @@ class HttpTransport:
     async def _read_json(self, response: httpx.Response, deadline: Deadline) -> Any:
         text = await self._read_text(response, deadline)
         try:
-            return json.loads(text)
-        except ValueError as exc:
-            raise TransportError(
-                f"the server sent a body that is not JSON: {_quote(text)}",
-                provider=PROVIDER_NAME,
-                status=response.status_code,
-            ) from exc
+            return decode_json(text, provider=PROVIDER_NAME, what="body")
+        except TransportError as error:
+            error.message = f"the server sent a body that is not JSON: {quote_text(text)}"
+            error.status = response.status_code
+            raise
 
     async def _not_a_stream(
         self, response: httpx.Response, kind: str, deadline: Deadline
@@ -281,7 +304,7 @@ class HttpTransport:
         body = await self._read_bytes(response, deadline, limit=ERROR_BODY_LIMIT)
         text = body.decode("utf-8", "replace")
         return TransportError(
-            f"expected an event stream, got {kind or 'no content type'}: {_quote(text)}",
+            f"expected an event stream, got {kind or 'no content type'}: {quote_text(text)}",
             provider=PROVIDER_NAME,
             status=response.status_code,
         )
@@ -289,7 +312,3 @@ class HttpTransport:
 
 async def _single(data: str) -> AsyncGenerator[httpx_sse.ServerSentEvent, None]:
     yield httpx_sse.ServerSentEvent(data=data)
-
-
-def _quote(text: str) -> str:
-    return repr(text.encode("utf-8")[:QUOTE_BYTES].decode("utf-8", "replace"))

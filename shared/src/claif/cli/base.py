@@ -20,7 +20,6 @@ from .app import EXIT_PROVIDER, STDIN_PROMPT, CLIApp, raw_strings
 # The library is imported inside the commands, not here: `--help` must start fast.
 if TYPE_CHECKING:
     from ..common.options import ClaifOptions
-    from ..common.types import Message
     from ..providers.base import BaseProvider
 
 __all__ = ["ProviderCLI", "build_options", "read_prompt", "run_cli"]
@@ -139,25 +138,11 @@ class ProviderCLI(CLIApp):
         from ..host import query
         from .render import make_renderer
 
-        options, sessions = self._with_session(options)
         renderer = make_renderer(self.out, self.err, as_json=as_json, verbose=self.verbose)
-        parts: list[Message] = []
         async with _connected(provider):
             async for message in query(provider, prompt, options):
-                parts.append(message)
                 renderer.message(message)
         renderer.finish()
-        if sessions is not None and options.session_id:
-            _record_turn(sessions, options.session_id, prompt, parts)
-
-    def _with_session(self, options: ClaifOptions) -> tuple[ClaifOptions, Any]:
-        if not options.session_id:
-            return options, None
-        from ..sessions import SessionManager, history_options
-
-        sessions = SessionManager()
-        session = sessions.get_or_create(options.session_id)
-        return history_options(options, session), sessions
 
     async def _health(self, provider: Any) -> bool:
         """Print one line for the provider's health; True when it is usable."""
@@ -181,16 +166,6 @@ class ProviderCLI(CLIApp):
             names = await lister()
         for name in names:
             self.out.print(name, markup=False, highlight=False)
-
-
-def _record_turn(sessions: Any, session_id: str, prompt: str, parts: list[Message]) -> None:
-    from ..common.types import Message, Role, TextBlock
-    from ..streaming import merge_messages
-
-    turn = [Message(Role.USER, [TextBlock(prompt)])]
-    if parts:
-        turn.append(merge_messages(parts))
-    sessions.append(session_id, turn)
 
 
 class _connected:

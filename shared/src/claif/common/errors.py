@@ -11,9 +11,13 @@
         └── TransportError      connection, protocol or stream failure
             └── ClaifTimeoutError   connect, idle or overall deadline passed
 
-Every error carries ``provider`` and, for HTTP backends, ``status``; the lower
-layer's exception is kept as ``__cause__``. ``retryable`` tells the core retry
-loop whether a new attempt can help; the status decides it, never the text.
+Every error carries ``provider`` and, for HTTP backends, ``status``. An error
+translated from a lower layer's exception keeps it as ``__cause__``; one built
+from an HTTP status alone has none. ``retryable`` tells the core call path
+whether a new attempt can help (the status decides it, never the text), and
+``retry_after`` is the wait the backend asked for, or the wait that did not fit
+in what was left of the call's timeout. ``str(error)`` never shows a key: every
+registered secret is masked there, also in library use.
 """
 
 from __future__ import annotations
@@ -36,16 +40,20 @@ __all__ = [
     "ValidationError",
     "error_from_http",
     "parse_retry_after",
+    "quote_text",
+    "server_message",
 ]
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
 MAX_MESSAGE_CHARS = 500
+QUOTE_BYTES = 200
 
 
 class ClaifError(Exception):
     """Root of every error Claif raises on purpose."""
 
     retryable: bool = False
+    retry_after: float | None = None
 
     def __init__(
         self,
@@ -68,9 +76,11 @@ class ClaifError(Exception):
         return self.__cause__
 
     def __str__(self) -> str:
+        from ..logs import redact  # cheap: the logs module imports only the standard library
+
         prefix = f"{self.provider}: " if self.provider else ""
         suffix = f" (HTTP {self.status})" if self.status is not None else ""
-        return f"{prefix}{self.message}{suffix}"
+        return redact(f"{prefix}{self.message}{suffix}")
 
 
 class ConfigurationError(ClaifError):
@@ -118,7 +128,24 @@ class TransportError(ProviderError):
 
 
 class ClaifTimeoutError(TransportError):
-    """A connect, idle or overall deadline passed."""
+    """A connect, idle or overall deadline passed.
+
+    When the call's own ``timeout`` ran out, ``timeout`` is that limit and
+    ``attempts`` how many attempts ran within it; both are None for an idle or
+    connect limit inside one attempt.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        timeout: float | None = None,
+        attempts: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.timeout = timeout
+        self.attempts = attempts
 
 
 def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
@@ -175,7 +202,7 @@ def error_from_http(
     The status picks the class; the body only supplies the server's own words.
     """
     headers = headers or {}
-    detail = _server_message(body) or _REASONS.get(status, "request failed")
+    detail = server_message(body) or _REASONS.get(status, "request failed")
     kwargs: dict[str, Any] = {"provider": provider, "status": status}
     if status in (401, 403):
         return AuthenticationError(f"authentication failed: {detail}", **kwargs)
@@ -185,7 +212,10 @@ def error_from_http(
         wait = parse_retry_after(headers)
         return RateLimitError(f"rate limited: {detail}", retry_after=wait, **kwargs)
     retryable = status in RETRYABLE_STATUSES or status >= 500
-    return ProviderError(f"backend error: {detail}", retryable=retryable, **kwargs)
+    error = ProviderError(f"backend error: {detail}", retryable=retryable, **kwargs)
+    if retryable:
+        error.retry_after = parse_retry_after(headers)  # a 503's Retry-After counts too
+    return error
 
 
 _REASONS = {
@@ -204,7 +234,17 @@ _REASONS = {
 }
 
 
-def _server_message(body: bytes | str) -> str:
+def quote_text(text: str | bytes, limit: int = QUOTE_BYTES) -> str:
+    """A short, quoted excerpt of what a backend sent, safe to put in an error message.
+
+    At most ``limit`` UTF-8 bytes, shown with ``repr`` so control characters and
+    lone surrogates stay visible instead of breaking a terminal.
+    """
+    raw = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+    return repr(raw[:limit].decode("utf-8", "replace"))
+
+
+def server_message(body: bytes | str) -> str:
     """The server's own error text, from a JSON error object or a short plain body."""
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     text = text.strip()
@@ -212,7 +252,7 @@ def _server_message(body: bytes | str) -> str:
         return ""
     try:
         payload = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         if text.lstrip().startswith("<"):
             return ""  # an HTML error page says nothing a user can act on
         return text[:MAX_MESSAGE_CHARS]
@@ -231,4 +271,12 @@ def _message_from_json(payload: Any) -> str:
         for key in ("message", "detail"):
             if isinstance(payload.get(key), str):
                 return str(payload[key])
-    return json.dumps(payload)[:MAX_MESSAGE_CHARS]
+    return _dump(payload)[:MAX_MESSAGE_CHARS]
+
+
+def _dump(payload: Any) -> str:
+    """JSON text of a parsed payload; what json itself cannot write is shown by repr."""
+    try:
+        return json.dumps(payload)
+    except (ValueError, TypeError, RecursionError):
+        return repr(payload)

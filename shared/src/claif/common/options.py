@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Sequence
@@ -12,16 +13,48 @@ from typing import Any
 from .errors import ValidationError
 from .types import ImageBlock, Message, Tool
 
-__all__ = ["ClaifOptions", "validate_session_id"]
+__all__ = ["ClaifOptions", "check_text", "validate_session_id"]
 
 MAX_SESSION_ID_CHARS = 128
 _SESSION_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
+def check_text(name: str, value: object) -> None:
+    """Refuse what is not text a backend can be sent: not a str, or not encodable as UTF-8.
+
+    A lone surrogate (what ``surrogateescape`` makes of undecodable bytes in
+    ``sys.argv`` or a file) would otherwise fail deep inside a JSON encoder.
+    """
+    if not isinstance(value, str):
+        raise ValidationError(f"{name} must be a string, got {type(value).__name__}", field=name)
+    if value.isascii():
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError(
+            f"{name} is not valid UTF-8 text: a lone surrogate at character {exc.start}",
+            field=name,
+        ) from exc
+
+
+def check_json_values(name: str, values: dict[str, Any]) -> None:
+    """Refuse values that cannot travel as JSON (objects, NaN, infinity), naming the key."""
+    for key, value in values.items():
+        if not isinstance(key, str):
+            raise ValidationError(f"{name} keys must be strings, got {key!r}", field=name)
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise ValidationError(
+                f"{name}[{key!r}] is not a JSON value: {exc}", field=f"{name}.{key}"
+            ) from exc
+
+
 def validate_session_id(session_id: str) -> str:
     """Return the id if it is safe as a file name, else raise ValidationError.
 
-    Letters, digits, ``_ . -``; no leading dot, no separators, at most 128 characters,
+    Letters, digits, ``_ . -``; no leading dot or dash, no separators, at most 128 characters,
     so an id can never point outside the sessions folder.
     """
     if not isinstance(session_id, str) or not session_id:
@@ -46,6 +79,10 @@ class ClaifOptions:
 
     ``images`` accepts paths or ImageBlocks and holds ImageBlocks afterwards, so a
     missing or non-image file fails here, before any provider is contacted.
+    ``extra`` holds provider-specific keys; each value must be plain JSON.
+    ``native_session_id`` is the backend's own session id (a Gemini CLI
+    session, a Codex thread) to continue; the call path fills it in from the
+    claif session, so users rarely set it.
     """
 
     model: str | None = None
@@ -60,10 +97,13 @@ class ClaifOptions:
     max_retries: int = 2
     stream: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    native_session_id: str | None = None
 
     def __post_init__(self) -> None:
-        self._check_optional_str("model", self.model)
-        self._check_optional_str("system_prompt", self.system_prompt)
+        for name in ("model", "system_prompt", "native_session_id"):
+            value = getattr(self, name)
+            if value is not None:
+                check_text(name, value)
         self._check_temperature()
         self._check_positive_int("max_tokens", self.max_tokens)
         self._check_timeout()
@@ -74,6 +114,7 @@ class ClaifOptions:
             validate_session_id(self.session_id)
         if not isinstance(self.extra, dict):
             raise ValidationError("extra must be a dict", field="extra")
+        check_json_values("extra", self.extra)
         object.__setattr__(self, "images", tuple(_to_image(item) for item in self.images))
         object.__setattr__(self, "tools", self._checked_tools())
         object.__setattr__(self, "history", self._checked_history())
@@ -86,11 +127,6 @@ class ClaifOptions:
     def replace(self, **changes: Any) -> ClaifOptions:
         """A copy with some fields changed, validated again."""
         return replace(self, **changes)
-
-    @staticmethod
-    def _check_optional_str(name: str, value: object) -> None:
-        if value is not None and not isinstance(value, str):
-            raise ValidationError(f"{name} must be a string, got {value!r}", field=name)
 
     def _check_temperature(self) -> None:
         value = self.temperature

@@ -3,9 +3,14 @@
 Metadata keys (on the last Message of a reply):
 
 - ``"model"`` (str): the model that answered.
-- ``"finish_reason"`` (str): why it stopped: ``stop``, ``length``, ``tool_use`` ...
-- ``"usage"`` (dict): ``input_tokens``, ``output_tokens``, ``total_tokens``.
+- ``"finish_reason"`` (str): why it stopped, one of ``stop``, ``length``,
+  ``tool_use``, ``content_filter``, ``error`` or ``other``.
+- ``"finish_reason_raw"`` (str): the backend's own word for it, unchanged.
+- ``"usage"`` (dict): ``input_tokens``, ``output_tokens``, ``total_tokens``;
+  absent when the backend reported none (never zeros standing in for unknown).
 - ``"reasoning"`` (str): a model's visible reasoning, kept out of the text.
+- ``"native_session_id"`` (str): the backend's own session id, for backends
+  that keep sessions themselves; core stores it in the claif session.
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ __all__ = [
     "ImageBlock",
     "MAX_IMAGE_BYTES",
     "META_FINISH_REASON",
+    "META_FINISH_REASON_RAW",
     "META_MODEL",
+    "META_NATIVE_SESSION",
     "META_REASONING",
     "META_USAGE",
     "Message",
@@ -39,6 +46,8 @@ __all__ = [
 
 META_MODEL = "model"
 META_FINISH_REASON = "finish_reason"
+META_FINISH_REASON_RAW = "finish_reason_raw"
+META_NATIVE_SESSION = "native_session_id"
 META_USAGE = "usage"
 META_REASONING = "reasoning"
 

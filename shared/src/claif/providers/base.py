@@ -1,24 +1,28 @@
 """BaseProvider: the class every Claif provider plugin subclasses.
 
 A provider needs a ``name``, a ``capabilities`` set and an async-generator
-``query``. Everything else has a default. The base class keeps no state a
+``query`` that makes ONE attempt at a reply. Core turns that method into the
+whole call (see :mod:`claif.providers.call`): checks, connect, retries, one
+deadline, ``stream=False``, sessions, logging. The base class keeps no state a
 subclass must initialise: a provider written with its own ``__init__`` that
 never calls ``super().__init__()`` works with every part of core.
 """
 
 from __future__ import annotations
 
-import functools
 import inspect
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, ClassVar, TypeVar
 
+from ..common.errors import ValidationError
 from ..common.options import ClaifOptions
 from ..common.types import Message
-from .capabilities import Capability, check_options
+from ..retry import RetryPolicy
+from .call import mark_disconnected, wrap_disconnect, wrap_query
+from .capabilities import Capability
 
 __all__ = ["BaseProvider", "Health"]
 
@@ -36,55 +40,63 @@ class Health:
     latency_ms: float | None = None
 
 
-def _guard_query(
-    query: Callable[..., AsyncIterator[Message]],
-) -> Callable[..., AsyncIterator[Message]]:
-    """Wrap a subclass's ``query`` so bad options are refused before its body runs.
-
-    The wrapper is a plain function handing back the provider's own generator:
-    the check runs at the call, and streaming pays for no extra generator layer.
-    """
-
-    @functools.wraps(query)
-    def guarded(
-        self: BaseProvider, prompt: str, options: ClaifOptions | None = None, **kwargs: Any
-    ) -> AsyncIterator[Message]:
-        check_options(self, options)
-        return query(self, prompt, options, **kwargs)
-
-    guarded.__claif_guarded__ = True  # type: ignore[attr-defined]
-    return guarded
-
-
 class BaseProvider(ABC):
-    """Subclass this, set ``name`` and ``capabilities``, implement ``query``.
+    """Subclass this, set ``name`` and ``capabilities``, write one attempt as ``query``.
 
     ``query`` yields assistant Messages per the streaming grammar (see the core
-    README). Whatever a subclass writes, its ``query`` is wrapped so options that
-    need a missing capability raise ValidationError before any I/O.
+    README). Whatever a subclass writes there becomes the body of one attempt
+    inside core's call path. What a provider declares is data:
+
+    - ``capabilities``: what options it can honour; others are refused before I/O.
+    - ``accepted_extras``: the ``ClaifOptions.extra`` keys it understands, or
+      None when it passes any key through to its backend.
+    - ``reserved_extras``: keys it sets itself, which ``extra`` may not override.
+    - ``enforces_timeout``: True when each attempt honours ``options.timeout``
+      itself (every read bounded by it); otherwise core bounds each step of the
+      stream, which costs a little per Message.
+    - ``retry_policy``: backoff settings; None means core's default.
     """
 
     name: ClassVar[str] = "provider"
     capabilities: ClassVar[frozenset[Capability | str] | set[str]] = frozenset({Capability.TEXT})
+    accepted_extras: ClassVar[frozenset[str] | None] = None
+    reserved_extras: ClassVar[frozenset[str]] = frozenset()
+    enforces_timeout: ClassVar[bool] = False
+    retry_policy: ClassVar[RetryPolicy | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         query = cls.__dict__.get("query")
-        if query is None or getattr(query, "__claif_guarded__", False):
-            return
-        if not inspect.isasyncgenfunction(query):
-            raise TypeError(f"{cls.__name__}.query must be an async generator (async def + yield)")
-        cls.query = _guard_query(query)  # type: ignore[method-assign]
+        if query is not None and not hasattr(query, "__claif_body__"):
+            if not inspect.isasyncgenfunction(query):
+                raise TypeError(
+                    f"{cls.__name__}.query must be an async generator (async def + yield)"
+                )
+            cls.query = wrap_query(query)  # type: ignore[method-assign]
+        disconnect = cls.__dict__.get("disconnect")
+        if disconnect is not None and not hasattr(disconnect, "__claif_body__"):
+            cls.disconnect = wrap_disconnect(disconnect)  # type: ignore[method-assign, assignment]
 
     async def connect(self) -> None:  # noqa: B027 -- optional hook, a no-op by design
         """Open connections or clients; calling it twice is harmless."""
 
-    async def disconnect(self) -> None:  # noqa: B027 -- optional hook, a no-op by design
-        """Release what ``connect`` opened; calling it twice is harmless."""
+    async def disconnect(self) -> None:
+        """Release what ``connect`` opened; calling it twice is harmless.
+
+        Called from another task while a query runs, it ends that query with a
+        TransportError, and the query is not retried.
+        """
+        mark_disconnected(self)
 
     @abstractmethod
     def query(self, prompt: str, options: ClaifOptions | None = None) -> AsyncIterator[Message]:
         """Yield the reply's Messages in order, per the streaming grammar."""
+
+    async def models(self) -> list[str]:
+        """The model names the backend offers; the default says it cannot list them."""
+        raise ValidationError(
+            f"provider {self.name!r} cannot list its models", field="models", provider=self.name
+        )
 
     async def health(self) -> Health:
         """Whether the provider can be used; the default only checks that it connects."""
@@ -101,4 +113,7 @@ class BaseProvider(ABC):
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        await self.disconnect()
+        import anyio
+
+        with anyio.CancelScope(shield=True):  # a cancelled block still releases everything
+            await self.disconnect()

@@ -9,7 +9,13 @@ from typing import Any
 from ..common.errors import ValidationError
 from ..common.options import ClaifOptions
 
-__all__ = ["Capability", "capabilities_of", "check_options", "required_capabilities"]
+__all__ = [
+    "Capability",
+    "capabilities_of",
+    "check_options",
+    "provider_name",
+    "required_capabilities",
+]
 
 
 class Capability(str, enum.Enum):
@@ -47,7 +53,7 @@ def capabilities_of(provider: Any) -> frozenset[Capability]:
     declared = getattr(provider, "capabilities", ())
     if isinstance(declared, str):
         declared = (declared,)
-    return parse_capabilities(declared, provider=_name_of(provider))
+    return parse_capabilities(declared, provider=provider_name(provider))
 
 
 def required_capabilities(options: ClaifOptions | None) -> frozenset[Capability]:
@@ -59,18 +65,28 @@ def required_capabilities(options: ClaifOptions | None) -> frozenset[Capability]
         needed.add(Capability.VISION)
     if options.tools:
         needed.add(Capability.TOOLS)
-    if options.history or options.session_id:
+    if options.history or options.session_id or options.native_session_id:
         needed.add(Capability.SESSIONS)
+    if options.system_prompt:
+        needed.add(Capability.SYSTEM_PROMPT)
     return frozenset(needed)
 
 
 def check_options(provider: Any, options: ClaifOptions | None) -> None:
-    """Refuse options the provider cannot honour, naming the option and the capability."""
-    if options is not None and not isinstance(options, ClaifOptions):
+    """Refuse options the provider cannot honour, naming the option and the capability.
+
+    Besides capabilities, ``extra`` is checked against what the provider
+    declares: ``accepted_extras`` (None: any key passes through to the backend)
+    and ``reserved_extras`` (keys the provider sets itself, which ``extra`` may
+    not override).
+    """
+    if options is None:
+        return
+    if not isinstance(options, ClaifOptions):
         raise ValidationError(
             f"options must be ClaifOptions, got {type(options).__name__}",
             field="options",
-            provider=_name_of(provider),
+            provider=provider_name(provider),
         )
     missing = required_capabilities(options) - capabilities_of(provider)
     if missing:
@@ -78,17 +94,41 @@ def check_options(provider: Any, options: ClaifOptions | None) -> None:
         raise ValidationError(
             f"this provider lacks the capability {words} that the options ask for",
             field=_FIELD_FOR[min(missing, key=lambda item: item.value)],
-            provider=_name_of(provider),
+            provider=provider_name(provider),
         )
+    if options.extra:
+        _check_extras(provider, options.extra)
+
+
+def _check_extras(provider: Any, extra: dict[str, Any]) -> None:
+    accepted = getattr(provider, "accepted_extras", None)
+    reserved = getattr(provider, "reserved_extras", ())
+    for key in sorted(extra):
+        if key in reserved:
+            raise ValidationError(
+                f"extra key {key!r} collides with a field this provider sets itself; "
+                "use the matching ClaifOptions field instead",
+                field=f"extra.{key}",
+                provider=provider_name(provider),
+            )
+        if accepted is not None and key not in accepted:
+            known = ", ".join(sorted(accepted)) or "none"
+            raise ValidationError(
+                f"extra key {key!r} is not one this provider accepts (accepted: {known})",
+                field=f"extra.{key}",
+                provider=provider_name(provider),
+            )
 
 
 _FIELD_FOR = {
     Capability.VISION: "images",
     Capability.TOOLS: "tools",
     Capability.SESSIONS: "history",
+    Capability.SYSTEM_PROMPT: "system_prompt",
 }
 
 
-def _name_of(provider: Any) -> str | None:
+def provider_name(provider: Any) -> str:
+    """The provider's ``name`` (attribute or property), or its class name without one."""
     name = getattr(provider, "name", None)
-    return name if isinstance(name, str) else None
+    return name if isinstance(name, str) and name else type(provider).__name__

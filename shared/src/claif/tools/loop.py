@@ -1,9 +1,11 @@
 """The tool loop: ask, run the tools the model calls, send their results back, repeat.
 
-Each turn goes through :func:`claif.host.ask`, so capability checks, connecting
-and retries are the host's as for any query. Tool failures are not raised: the
-model gets them as ``is_error`` results and may recover, as it would from a
-person saying "that did not work".
+Each turn goes through the one call path (:func:`claif.host.ask`), so capability
+checks, connecting and retries are as for any query. With a ``session_id`` the
+session's history is sent once and the whole new transcript (prompt, tool
+calls, tool results, answer) is recorded when the loop ends. Tool failures are
+not raised: the model gets them as ``is_error`` results and may recover, as it
+would from a person saying "that did not work".
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from ..common.errors import ValidationError
 from ..common.options import ClaifOptions
 from ..common.types import Message, Role, Tool, ToolResultBlock, ToolUseBlock
 from ..host import ProviderLike, ask
-from ..providers.capabilities import Capability, capabilities_of, check_options
+from ..providers._turns import open_turn
+from ..providers.capabilities import Capability, capabilities_of, check_options, provider_name
 from ..retry import RetryPolicy
 
 __all__ = ["ToolLoopResult", "run_tool_loop"]
@@ -69,6 +72,23 @@ async def run_tool_loop(
     registry = _registry(options, tools)
     base = (options or ClaifOptions()).replace(tools=tuple(registry.values()))
     _check_history_support(provider, base)
+    session = await open_turn(provider_name(provider), prompt, base)
+    result = await _loop(
+        provider, prompt, session.options if session else base, registry, max_turns, policy
+    )
+    if session is not None:
+        await session.record_messages(result.messages, result.final)
+    return result
+
+
+async def _loop(
+    provider: ProviderLike,
+    prompt: str,
+    base: ClaifOptions,
+    registry: Mapping[str, Tool],
+    max_turns: int,
+    policy: RetryPolicy | None,
+) -> ToolLoopResult:
     transcript: list[Message] = []
     for turn in range(1, max_turns + 1):
         reply = await ask(provider, *_turn_request(prompt, base, transcript, turn), policy=policy)
