@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import httpx
-import httpx_sse
 import pytest
 
 from claif.common import (
@@ -65,12 +64,6 @@ def test_most_specific_class(error_type, expected):
     """Timeouts, connection and protocol failures and bad URLs each get their own class."""
     with pytest.raises(expected), mapped_errors():
         raise instance_of(error_type)
-
-
-def test_sse_error_is_mapped():
-    """httpx-sse's own error is a TransportError too."""
-    with pytest.raises(TransportError), mapped_errors():
-        raise httpx_sse.SSEError("not an event stream")
 
 
 def test_claif_errors_pass_through_unchanged():

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .provider import MyProvider
     from .types import MyProviderSettings
 
-__version__ = "2.0.0"
+__version__ = "2.1.0"
 
 __all__ = ["MyProvider", "MyProviderSettings", "__version__", "query"]
 

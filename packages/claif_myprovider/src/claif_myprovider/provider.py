@@ -122,10 +122,8 @@ class MyProvider(BaseProvider):
             return
         decoder = ReplyDecoder(model=body["model"])
         async with transport.events(CHAT_PATH, body, deadline) as events:
-            async for event in events:
-                if not event.data:
-                    continue  # comments, keep-alives and empty events carry nothing
-                for message in decoder.feed(event.data):
+            async for data in events:
+                for message in decoder.feed(data):
                     yield message
                 if decoder.done:
                     break

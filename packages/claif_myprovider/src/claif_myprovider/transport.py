@@ -1,6 +1,6 @@
-"""HTTP plumbing over httpx and httpx-sse: requests, event streams, deadlines, error mapping.
+"""HTTP plumbing over httpx: requests, event streams, deadlines, error mapping.
 
-Every httpx (and httpx-sse) exception is turned into a claif error in one
+Every httpx exception is turned into a claif error in one
 place, :func:`mapped_errors`, with the original kept as ``__cause__``; a test
 walks httpx's whole exception tree to keep that mapping complete.
 """
@@ -11,13 +11,12 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import anyio
 import httpx
-import httpx_sse
 
-from claif.bounds import SeparatorCounter, oversized
+from claif.bounds import oversized
 from claif.common.errors import (
     ClaifTimeoutError,
     ConfigurationError,
@@ -27,6 +26,7 @@ from claif.common.errors import (
     quote_text,
 )
 from claif.logs import mask_url
+from claif.sse import SSEDecoder
 from claif.streaming import decode_json
 
 from .types import PROVIDER_NAME, MyProviderSettings
@@ -37,8 +37,6 @@ ERROR_BODY_LIMIT = 64 * 1024
 # After the end marker, how long the rest of the body may take before the
 # connection is dropped instead of reused: a clean server needs no time at all.
 END_GRACE = 0.05
-# The blank line that ends an SSE event, in each line-ending style.
-EVENT_SEPARATORS = ("\n\n", "\r\n\r\n", "\r\r")
 
 
 @dataclass(frozen=True)
@@ -76,7 +74,7 @@ class Deadline:
 
 @contextmanager
 def mapped_errors(url: str = "") -> Iterator[None]:
-    """Re-raise httpx and httpx-sse exceptions as the most specific claif error."""
+    """Re-raise httpx exceptions as the most specific claif error."""
     url = mask_url(url)
     where = f" ({url})" if url else ""
     try:
@@ -97,8 +95,6 @@ def mapped_errors(url: str = "") -> Iterator[None]:
         ) from exc
     except (httpx.HTTPError, httpx.StreamError, httpx.CookieConflict) as exc:
         raise TransportError(f"connection failed{where}: {exc!r}", provider=PROVIDER_NAME) from exc
-    except httpx_sse.SSEError as exc:
-        raise TransportError(f"bad event stream{where}: {exc}", provider=PROVIDER_NAME) from exc
 
 
 def _describe_timeout(exc: httpx.TimeoutException) -> str:
@@ -126,38 +122,36 @@ def _status_error(status: int, headers: Mapping[str, str], body: bytes) -> Provi
     return error_from_http(status, headers, body, provider=PROVIDER_NAME)
 
 
-class _DeadlineBody:
-    """The response body as httpx-sse reads it, each network read bounded by the deadline.
+class _EventBody:
+    """The data of the response's server-sent events, each network read bounded.
 
     The idle limit is httpx's read timeout; a cancel scope is added only once
     the overall deadline is the nearer one. One event may not grow past
-    ``max_event_bytes`` (decoded text counted). At a clean end a blank line is
-    appended: servers often end with ``data: [DONE]`` and no blank line, and by
-    the SSE rules such a last event would be dropped.
+    ``max_event_bytes`` (see :class:`claif.sse.SSEDecoder`). Reading, deadline
+    and decoding share one generator: nothing else sits on the per-event path.
     """
 
     def __init__(self, response: httpx.Response, deadline: Deadline, max_event_bytes: int) -> None:
-        self.headers = response.headers
         self._texts = response.aiter_text()
         self._deadline = deadline
         self._url = str(response.request.url)
-        self._counter = SeparatorCounter(
-            max_event_bytes, separators=EVENT_SEPARATORS, what="an event", provider=PROVIDER_NAME
-        )
+        self._decoder = SSEDecoder(max_event_bytes, provider=PROVIDER_NAME)
 
-    async def aiter_text(self) -> AsyncIterator[str]:
-        count = self._counter.feed
+    async def data(self) -> AsyncGenerator[str, None]:
+        feed = self._decoder.feed
+        deadline = self._deadline
         while True:
-            if self._deadline.overall_is_nearer():
-                with _bounded(self._deadline, self._url):
+            if deadline.overall_is_nearer():
+                with _bounded(deadline, self._url):
                     text = await anext(self._texts, None)
             else:
                 text = await anext(self._texts, None)
             if text is None:
                 break
-            count(text)
-            yield text
-        yield "\n\n"
+            for data in feed(text):
+                yield data
+        for data in self._decoder.close():  # a last event without its blank line
+            yield data
 
     async def aclose(self) -> None:
         await self._texts.aclose()  # type: ignore[attr-defined]
@@ -214,8 +208,8 @@ class HttpTransport:
     @asynccontextmanager
     async def events(
         self, path: str, body: dict[str, Any], deadline: Deadline
-    ) -> AsyncIterator[AsyncIterator[httpx_sse.ServerSentEvent]]:
-        """POST and iterate the reply's server-sent events.
+    ) -> AsyncIterator[AsyncIterator[str]]:
+        """POST and iterate the data of the reply's server-sent events.
 
         The caller stops at ``[DONE]``; leaving the block normally then gives the
         rest of the body :data:`END_GRACE` to arrive, so a clean connection goes
@@ -223,18 +217,17 @@ class HttpTransport:
         keep-alive comments) is dropped: the reply never waits for the server to
         close. A JSON reply to a stream request (a server that ignores
         ``stream``) comes as a single event. httpx errors raised while the
-        caller iterates are mapped here too. The caller iterates httpx-sse's
-        own generator: no extra layer sits on the per-event path.
+        caller iterates are mapped here too.
         """
         headers = {"Accept": "text/event-stream", "Cache-Control": "no-store"}
         with mapped_errors(self.base_url):
             request = self._client.build_request("POST", path, json=body, headers=headers)
         async with self._send(request, deadline) as response:
             kind = response.headers.get("content-type", "").partition(";")[0].strip().lower()
-            source = _DeadlineBody(response, deadline, self.max_event_bytes)
-            stream: AsyncGenerator[httpx_sse.ServerSentEvent, None]
+            source = _EventBody(response, deadline, self.max_event_bytes)
+            stream: AsyncGenerator[str, None]
             if kind == "text/event-stream":
-                stream = httpx_sse.EventSource(cast(httpx.Response, source)).aiter_sse()
+                stream = source.data()
             elif kind.endswith("json"):
                 stream = _single(await self._read_text(response, deadline))
             else:
@@ -310,5 +303,5 @@ class HttpTransport:
         )
 
 
-async def _single(data: str) -> AsyncGenerator[httpx_sse.ServerSentEvent, None]:
-    yield httpx_sse.ServerSentEvent(data=data)
+async def _single(data: str) -> AsyncGenerator[str, None]:
+    yield data
