@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from claif.fileio import (
+from claif._fileio import (
     UnsafeFileError,
     decode_utf8,
     exclusive_lock,

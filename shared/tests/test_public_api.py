@@ -13,7 +13,7 @@ PUBLIC_MODULES = [
     "claif.common.errors",
     "claif.common.types",
     "claif.common.options",
-    "claif.common.codec",
+    "claif.common._codec",
     "claif.providers.base",
     "claif.providers.capabilities",
     "claif.host",

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from claif import fileio
+from claif import _fileio as fileio
 from claif.cli.main import SessionsCommands
 from claif.common.errors import SessionError, ValidationError
 from claif.common.options import ClaifOptions

@@ -15,7 +15,7 @@ line or an error.
 Every key, wherever it comes from, passes :func:`clean_key`: surrounding
 whitespace goes (a key pasted from a CRLF file ends in ``\r``), and a key still
 holding a control character is refused with an error naming its source, not
-the key. Both files are read with :func:`claif.fileio.read_regular_file`, so a
+the key. Both files are read with :func:`claif._fileio.read_regular_file`, so a
 FIFO, a device or a file over :data:`MAX_CONFIG_BYTES` is an error, not a hang.
 """
 
@@ -30,8 +30,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
+from ._fileio import atomic_write, decode_utf8, exclusive_lock, parse_json, read_regular_file
 from .common.errors import ConfigurationError
-from .fileio import atomic_write, decode_utf8, exclusive_lock, parse_json, read_regular_file
 from .logs import register_secret
 
 if sys.version_info >= (3, 11):

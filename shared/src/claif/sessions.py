@@ -32,10 +32,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ._fileio import atomic_write, exclusive_lock, parse_json, read_regular_file
 from .common.errors import SessionError, ValidationError
 from .common.options import ClaifOptions, validate_session_id
 from .common.types import Message
-from .fileio import atomic_write, exclusive_lock, parse_json, read_regular_file
 
 __all__ = [
     "MAX_SESSION_BYTES",

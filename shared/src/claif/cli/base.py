@@ -15,7 +15,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from .app import EXIT_PROVIDER, STDIN_PROMPT, CLIApp, raw_strings
+from ._app import EXIT_PROVIDER, STDIN_PROMPT, CLIApp, raw_strings
 
 # The library is imported inside the commands, not here: `--help` must start fast.
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ class ProviderCLI(CLIApp):
         self, provider: Any, prompt: str, options: ClaifOptions, *, as_json: bool
     ) -> None:
         from ..host import query
-        from .render import make_renderer
+        from ._render import make_renderer
 
         renderer = make_renderer(self.out, self.err, as_json=as_json, verbose=self.verbose)
         async with _connected(provider):

@@ -7,7 +7,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..common.errors import ClaifError, ValidationError
-from .app import EXIT_PROVIDER, CLIApp, raw_strings
+from ._app import EXIT_PROVIDER, CLIApp, raw_strings
 from .base import ProviderCLI
 
 if TYPE_CHECKING:

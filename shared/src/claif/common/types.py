@@ -122,7 +122,7 @@ class ImageBlock:
         Only a regular file is read: a FIFO or device is refused before any read,
         and reading stops past ``max_bytes`` even if the file grows meanwhile.
         """
-        from ..fileio import read_regular_file  # deferred: only images from disk need it
+        from .._fileio import read_regular_file  # deferred: only images from disk need it
 
         target = Path(path).expanduser()
         try:
@@ -215,14 +215,14 @@ class Message:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form, used by sessions and ``--json`` output."""
-        from .codec import message_to_dict
+        from ._codec import message_to_dict
 
         return message_to_dict(self)
 
     @classmethod
     def from_dict(cls, payload: dict[str, Any]) -> Message:
         """Rebuild a Message written by :meth:`to_dict`."""
-        from .codec import message_from_dict
+        from ._codec import message_from_dict
 
         return message_from_dict(payload)
 

@@ -64,13 +64,13 @@ async def open_turn(provider: str, prompt: str, options: ClaifOptions) -> Turn |
         return None
     import anyio.to_thread
 
-    from ..sessions import SessionManager
+    from ..sessions import SessionManager, history_options
 
     manager = SessionManager()
     session = await anyio.to_thread.run_sync(manager.get_or_create, options.session_id)
-    changes: dict[str, Any] = {"history": (*session.messages, *options.history)}
+    changes: dict[str, Any] = {"session_id": None}  # attempts see history; the Turn records
     native = session.native.get(provider)
     if native and options.native_session_id is None:
         changes["native_session_id"] = native
-    changes["session_id"] = None  # the attempts see history; the session is this Turn's
-    return Turn(provider, prompt, options.replace(**changes), options, manager)
+    carried = history_options(options, session).replace(**changes)
+    return Turn(provider, prompt, carried, options, manager)

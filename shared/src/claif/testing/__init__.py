@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .mock import MockProvider, ReceivedQuery
+from ._mock import MockProvider, ReceivedQuery
 
 __all__ = ["MockProvider", "ProviderConformance", "ReceivedQuery"]
 

@@ -1,7 +1,7 @@
 """Tools the model may call: the loop that runs them, and a safe example calculator."""
 
-from .calculator import calculator_tool, evaluate
-from .loop import ToolLoopResult, run_tool_loop
+from ._calculator import calculator_tool, evaluate
+from ._loop import ToolLoopResult, run_tool_loop
 
 __all__ = [
     "ToolLoopResult",
