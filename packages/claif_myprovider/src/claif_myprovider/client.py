@@ -204,7 +204,7 @@ class ReplyDecoder:
         out = []
         for fragment in fragments:
             function = fragment.get("function") if isinstance(fragment, dict) else None
-            if not isinstance(function, dict | None):
+            if not isinstance(fragment, dict) or not isinstance(function, dict | None):
                 raise _wrong_shape("tool call", fragment)
             function = function or {}
             arguments = function.get("arguments")

@@ -48,7 +48,8 @@ class FakeBackend:
     """Answers ``POST /v1/chat/completions`` from a script and ``GET /v1/models`` from a list.
 
     ``requests`` keeps every chat request received; ``connections`` counts TCP
-    connections accepted, so tests can see that connections are reused. With
+    connections accepted, so tests can see that connections are reused, and
+    ``open_connections`` those still open, so tests can see one closed. With
     ``api_key`` set, requests without ``Authorization: Bearer <key>`` get 401.
     """
 
@@ -83,6 +84,11 @@ class FakeBackend:
     def connections(self) -> int:
         """TCP connections accepted so far."""
         return self._server.connections
+
+    @property
+    def open_connections(self) -> int:
+        """TCP connections accepted and not yet closed (a client that hung up is gone)."""
+        return self._server.open_connections
 
     @property
     def chat_requests(self) -> list[HttpRequest]:

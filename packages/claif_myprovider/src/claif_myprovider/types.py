@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from claif.config import Secret
+from claif.logs import register_url_secret
 from claif.settings import Setting, http_url, positive, resolve_settings
 
 __all__ = [
@@ -99,7 +100,9 @@ class MyProviderSettings:
 
         A keyword that names no setting is a ValidationError; a bad value or a
         missing key is a ConfigurationError naming the variable and config key.
+        A password in ``base_url`` is registered for redaction, like the key.
         """
         values = resolve_settings(PROVIDER_NAME, SETTINGS, keywords)
         values["base_url"] = values["base_url"].rstrip("/")
+        register_url_secret(values["base_url"])  # a server may quote the URL back in an error
         return cls(**values)
