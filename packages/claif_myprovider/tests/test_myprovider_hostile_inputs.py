@@ -14,7 +14,6 @@ from claif.common import (
     ClaifOptions,
     ConfigurationError,
     Message,
-    ProviderError,
     Role,
     TransportError,
     ValidationError,
@@ -57,12 +56,6 @@ async def test_non_utf8_prompt_is_refused_before_any_request(backend, provider):
 
 # Core checks only the prompt, model and system prompt: text deeper in the options reaches
 # httpx's JSON encoder, whose UnicodeEncodeError the call path wraps as "the provider failed".
-@pytest.mark.xfail(
-    reason="core bug: ClaifOptions checks no text inside history, tools or extra "
-    "(check_json_values' json.dumps escapes surrogates, so it never fails)",
-    raises=ProviderError,
-    strict=True,
-)
 @pytest.mark.parametrize("where", ["history", "extra"])
 async def test_non_utf8_text_deeper_in_the_options_is_refused(backend, provider, where):
     """A lone surrogate in history or an extra value is a ValidationError before any request."""
@@ -196,10 +189,6 @@ async def test_key_echoed_by_the_server_is_masked_in_the_message(backend, key):
     assert "Incorrect API key provided: ****." in str(error)
 
 
-@pytest.mark.xfail(
-    reason="core bug: ClaifError redacts __str__ only; BaseException.__repr__ shows the raw args",
-    strict=True,
-)
 @pytest.mark.parametrize("key", ECHOED_KEYS)
 async def test_key_echoed_by_the_server_is_masked_in_the_repr(backend, key):
     """A key the server echoes in its 401 never reaches repr(error) either."""
@@ -248,11 +237,6 @@ async def test_url_password_hidden_in_health_and_echoes(backend):
     assert password not in str(error)
 
 
-@pytest.mark.xfail(
-    reason="core bug: claif.settings Resolver._refused shows a refused URL with {value!r}, "
-    "password and all (no mask_url)",
-    strict=True,
-)
 @pytest.mark.parametrize("url", ["http://127.0.0.1:99999/v1", "http://[::1"])
 async def test_url_password_hidden_when_the_url_is_refused(url):
     """A base URL refused as unusable never shows its password in the ConfigurationError."""

@@ -104,6 +104,8 @@ def http_url(value: str) -> str | None:
         parts.port  # noqa: B018 - reading it raises ValueError for a bad port
     except ValueError:
         return problem
+    if parts.query or parts.fragment or value.endswith(("?", "#")):
+        return problem + " and no query or fragment (paths are appended to it)"
     return None if parts.scheme in ("http", "https") and parts.hostname else problem
 
 
@@ -212,6 +214,10 @@ class _Resolver:
         return _secret(self.provider, converted, f"{setting.name} ({self._where(setting, origin)})")
 
     def _refused(self, setting: Setting, problem: str, value: Any, origin: str) -> Exception:
+        if isinstance(value, str):
+            from .logs import mask_url  # a refused URL may still carry a password
+
+            value = mask_url(value)
         shown = "" if setting.secret or not _is_scalar(value) else f", got {value!r}"
         return ConfigurationError(
             f"{setting.name} {problem}{shown} ({self._where(setting, origin)})",

@@ -82,6 +82,11 @@ class ClaifError(Exception):
         suffix = f" (HTTP {self.status})" if self.status is not None else ""
         return redact(f"{prefix}{self.message}{suffix}")
 
+    def __repr__(self) -> str:
+        from ..logs import redact
+
+        return f"{type(self).__name__}({redact(self.message)!r})"
+
 
 class ConfigurationError(ClaifError):
     """Something the user must set up first: a key, a provider, a config file."""

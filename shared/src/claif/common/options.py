@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ValidationError
-from .types import ImageBlock, Message, Tool
+from .types import ImageBlock, Message, TextBlock, Tool, ToolResultBlock, ToolUseBlock
 
 __all__ = ["ClaifOptions", "check_text", "validate_session_id"]
 
@@ -44,8 +44,8 @@ def check_json_values(name: str, values: dict[str, Any]) -> None:
         if not isinstance(key, str):
             raise ValidationError(f"{name} keys must be strings, got {key!r}", field=name)
         try:
-            json.dumps(value, allow_nan=False)
-        except (TypeError, ValueError, RecursionError) as exc:
+            json.dumps(value, allow_nan=False, ensure_ascii=False).encode("utf-8")
+        except (TypeError, ValueError, RecursionError) as exc:  # UnicodeEncodeError included
             raise ValidationError(
                 f"{name}[{key!r}] is not a JSON value: {exc}", field=f"{name}.{key}"
             ) from exc
@@ -182,7 +182,26 @@ class ClaifOptions:
         history = tuple(self.history)
         if not all(isinstance(message, Message) for message in history):
             raise ValidationError("history must be a sequence of Message", field="history")
+        for message in history:
+            for block in message.content:
+                if isinstance(block, TextBlock):
+                    check_text("history", block.text)
+                elif isinstance(block, ToolUseBlock | ToolResultBlock):
+                    _check_tool_text(block)
         return history
+
+
+def _check_tool_text(block: ToolUseBlock | ToolResultBlock) -> None:
+    """Tool arguments and results in history must encode as UTF-8 (objects show as str)."""
+    payload = block.parameters if isinstance(block, ToolUseBlock) else block.result
+    try:
+        json.dumps(payload, default=str, ensure_ascii=False).encode("utf-8")
+    except (ValueError, RecursionError) as exc:  # UnicodeEncodeError is a ValueError
+        raise ValidationError(
+            f"history holds a tool {block.type} for {block.tool_name!r} that cannot be sent: "
+            f"{type(exc).__name__}",
+            field="history",
+        ) from exc
 
 
 def _to_image(item: str | Path | ImageBlock) -> ImageBlock:
