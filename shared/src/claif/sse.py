@@ -32,6 +32,17 @@ class SSEDecoder:
 
     def feed(self, text: str) -> list[str]:
         """The data of every event that ``text`` completes (often none, often one)."""
+        if (  # the common case, one whole ``data:`` event per chunk, without the line loop
+            text.endswith("\n\n")
+            and text.startswith("data: ")
+            and text.find("\n") == len(text) - 2
+            and not self._partial
+            and not self._data
+            and not self._carry_cr
+        ):
+            if len(text) - 8 > self.cap:
+                raise oversized("an event", self.cap, provider=self.provider)
+            return [text[6:-2]]
         if self._carry_cr:
             text = "\r" + text
             self._carry_cr = False

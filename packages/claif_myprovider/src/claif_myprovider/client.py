@@ -51,6 +51,7 @@ RESERVED_BODY_KEYS = frozenset(
     {"max_tokens", "messages", "model", "stream", "stream_options", "temperature", "tools"}
 )
 
+_ASSISTANT = Role.ASSISTANT
 _REASONING_KEYS = ("reasoning_content", "reasoning")
 
 
@@ -182,12 +183,14 @@ class ReplyDecoder:
         delta = choice.get("delta") or choice.get("message") or {}
         if not isinstance(delta, dict):
             raise _wrong_shape("delta", delta)
+        text = delta.get("content")
+        if len(delta) == 1 and text.__class__ is str and choice.get("finish_reason") is None:
+            return [Message(_ASSISTANT, [TextBlock(text)])] if text else []  # the hot path
         out: list[Message] = []
         if "reasoning_content" in delta or "reasoning" in delta:  # rare: keep the hot path lean
             for key in _REASONING_KEYS:
                 if isinstance(delta.get(key), str):
                     self.reply.reasoning(delta[key])
-        text = delta.get("content")
         if text:
             out.append(self.reply.text(_content_text(text)))
         calls = delta.get("tool_calls")
