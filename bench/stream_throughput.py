@@ -21,7 +21,7 @@ from claif.common import ClaifOptions
 from claif_myprovider import MyProvider
 
 CHUNKS = 5000
-ROUNDS = 11
+ROUNDS = 21
 BODY = {"model": "fake-model", "messages": [{"role": "user", "content": "go"}], "stream": True}
 
 

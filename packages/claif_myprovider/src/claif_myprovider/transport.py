@@ -140,7 +140,11 @@ class _EventBody:
     async def data(self) -> AsyncGenerator[str, None]:
         feed = self._decoder.feed
         deadline = self._deadline
-        while True:
+        if deadline.overall is None:  # httpx's read timeout (the idle limit) is all it takes
+            async for chunk in self._texts:
+                for data in feed(chunk):
+                    yield data
+        while deadline.overall is not None:
             if deadline.overall_is_nearer():
                 with _bounded(deadline, self._url):
                     text = await anext(self._texts, None)
