@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from claif.common import ClaifOptions, ProviderError, TransportError, ValidationError
-from claif.common.types import Message, Role, TextBlock, make_usage
 from claif.host import ask, ask_sync, query
 from claif.providers.base import BaseProvider
 from claif.providers.capabilities import Capability, capabilities_of
@@ -16,46 +13,7 @@ from claif.streaming import collect
 from claif.testing import MockProvider, ProviderConformance
 from claif.testing.conformance import TINY_PNG
 
-
-class GuideStyleProvider(BaseProvider):
-    """Written the way the plugin guide shows: no super().__init__, properties, own query.
-
-    It honours stream=False, which the guide leaves out and the contract requires.
-    """
-
-    def __init__(self):
-        self._connected = False
-        self.replies: list[list[str]] = []
-        self.calls = 0
-
-    @property
-    def name(self) -> str:
-        return "guide"
-
-    @property
-    def capabilities(self) -> set[str]:
-        return {"text", "streaming"}
-
-    async def connect(self) -> None:
-        self._connected = True
-
-    async def disconnect(self) -> None:
-        self._connected = False
-
-    async def query(
-        self, prompt: str, options: ClaifOptions | None = None
-    ) -> AsyncIterator[Message]:
-        self.calls += 1
-        if not self._connected:
-            await self.connect()
-        parts = self.replies.pop(0)
-        if options is not None and not options.stream:
-            parts = ["".join(parts)]
-        for index, text in enumerate(parts):
-            metadata = {}
-            if index == len(parts) - 1:
-                metadata = {"model": "guide-1", "finish_reason": "stop", "usage": make_usage(1, 2)}
-            yield Message(role=Role.ASSISTANT, content=[TextBlock(text=text)], metadata=metadata)
+from .call_fixtures import GuideStyleProvider
 
 
 class GuideHarness:

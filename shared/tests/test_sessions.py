@@ -20,9 +20,9 @@ from rich.console import Console
 
 from claif import _fileio as fileio
 from claif.cli.main import SessionsCommands
-from claif.common.errors import SessionError, ValidationError
+from claif.common.errors import AuthenticationError, ClaifError, SessionError, ValidationError
 from claif.common.options import ClaifOptions
-from claif.common.types import ImageBlock, Message, ToolResultBlock, ToolUseBlock
+from claif.common.types import ImageBlock, Message, TextBlock, ToolResultBlock, ToolUseBlock
 from claif.sessions import (
     SESSION_FORMAT_VERSION,
     Session,
@@ -30,7 +30,10 @@ from claif.sessions import (
     default_root,
     history_options,
 )
+from claif.streaming import collect
+from claif.testing import MockProvider
 
+from .call_fixtures import Scripted
 from .test_fileio import deep_json, finishes, link_to_dev_zero, make_fifo, make_sparse, posix_only
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
@@ -488,3 +491,125 @@ def test_sessions_list_command_shows_unreadable_files(manager, monkeypatch):
     assert ["good", "1 messages"] in [row[:2] for row in rows]
     bad = next(row for row in rows if row[0] == "bad")
     assert bad[1].startswith(f"unreadable: session file {manager.path_for('bad')} is not valid")
+
+
+# --- sessions around the call path, from Python ---
+
+
+@pytest.fixture
+def sessions(manager, monkeypatch) -> SessionManager:
+    """The manager the call path uses: CLAIF_SESSIONS_DIR points at a temporary folder."""
+    monkeypatch.setenv("CLAIF_SESSIONS_DIR", str(manager.root))
+    return manager
+
+
+EARLIER = [Message("user", "Hi"), Message("assistant", "Hello")]
+
+
+async def test_session_history_reaches_the_provider(sessions):
+    """ClaifOptions(session_id=...) sends the session's earlier turns to the provider as history."""
+    sessions.record_turn("chat", EARLIER, provider="mock", model="m")
+    provider = MockProvider(["Again?"])
+    await collect(provider.query("Again", ClaifOptions(session_id="chat")))
+    (received,) = provider.received
+    assert list(received.options.history) == EARLIER
+    assert received.options.session_id is None  # the attempt sees history; core records
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_successful_call_records_the_turn(sessions, stream):
+    """After a whole reply, prompt and reply (tool calls too) are recorded with who answered."""
+    call = ToolUseBlock("add", {"a": 1}, "c1")
+    provider = MockProvider([["Let me add. ", call]], model="adder-2")
+    options = ClaifOptions(session_id="chat", system_prompt="Be brief", stream=stream)
+    await collect(provider.query("Add one", options))
+    session = sessions.load("chat")
+    user, reply = session.messages
+    assert (user.role.value, user.text) == ("user", "Add one")
+    assert (reply.role.value, reply.content) == ("assistant", [TextBlock("Let me add. "), call])
+    assert (session.provider, session.model, session.system_prompt) == (
+        "mock",
+        "adder-2",
+        "Be brief",
+    )
+
+
+async def test_turns_accumulate_across_calls(sessions):
+    """A second call sees the first turn as history and adds its own after it."""
+    provider = MockProvider(["one", "two"])
+    for prompt in ("first", "second"):
+        await collect(provider.query(prompt, ClaifOptions(session_id="chat")))
+    assert [m.text for m in provider.received[1].options.history] == ["first", "one"]
+    assert [m.text for m in sessions.load("chat").messages] == ["first", "one", "second", "two"]
+
+
+async def test_stream_false_reply_is_recorded_when_taken_alone(sessions):
+    """With stream=False the turn is recorded even if the caller takes the one Message and stops."""
+    provider = MockProvider(["only"])
+    stream = provider.query("hi", ClaifOptions(session_id="chat", stream=False))
+    assert (await stream.__anext__()).text == "only"
+    await stream.aclose()
+    assert [m.text for m in sessions.load("chat").messages] == ["hi", "only"]
+
+
+class PartThenFail(Scripted):
+    """A provider that keeps sessions, yields one part and then fails."""
+
+    def __init__(self):
+        super().__init__(
+            ["part", AuthenticationError("revoked")], capabilities=["text", "sessions"]
+        )
+
+
+@pytest.mark.parametrize(
+    "provider",
+    [
+        lambda: MockProvider([AuthenticationError("bad key")]),
+        PartThenFail,
+        lambda: Scripted(KeyError("x"), capabilities=["text", "sessions"]),
+    ],
+)
+async def test_failed_call_records_nothing(sessions, provider):
+    """A call that fails, before or after its first Message, leaves the session as it was."""
+    sessions.record_turn("chat", EARLIER, provider="mock", model="m")
+    with pytest.raises(ClaifError):
+        await collect(provider().query("hi", ClaifOptions(session_id="chat")))
+    assert sessions.load("chat").messages == EARLIER
+
+
+async def test_abandoned_stream_records_nothing(sessions):
+    """A caller that stops reading before the reply ends records no half turn."""
+    provider = MockProvider([["a", "b", "c"]])
+    stream = provider.query("hi", ClaifOptions(session_id="fresh"))
+    await stream.__anext__()
+    await stream.aclose()
+    with pytest.raises(SessionError):
+        sessions.load("fresh")
+
+
+async def test_native_session_id_comes_back_next_turn(sessions):
+    """A backend's own session id, returned in metadata, reaches the provider next turn."""
+    native = Message("assistant", "first", {"native_session_id": "thread-7"})
+    provider = MockProvider([native, "second"])
+    await collect(provider.query("one", ClaifOptions(session_id="chat")))
+    await collect(provider.query("two", ClaifOptions(session_id="chat")))
+    first, second = (received.options for received in provider.received)
+    assert (first.native_session_id, second.native_session_id) == (None, "thread-7")
+    assert sessions.load("chat").native == {"mock": "thread-7"}
+
+
+async def test_explicit_native_session_id_wins(sessions):
+    """A native_session_id the caller sets is used instead of the stored one."""
+    sessions.record_turn("chat", EARLIER, provider="mock", model="m", native_id="stored")
+    provider = MockProvider(["ok"])
+    await collect(provider.query("hi", ClaifOptions(session_id="chat", native_session_id="mine")))
+    assert provider.received[0].options.native_session_id == "mine"
+
+
+async def test_session_needs_the_sessions_capability(sessions):
+    """A session on a provider without the sessions capability is refused before any file."""
+    provider = Scripted(["never"])
+    with pytest.raises(ValidationError) as caught:
+        provider.query("hi", ClaifOptions(session_id="chat"))
+    assert caught.value.field == "history"
+    assert not sessions.root.exists()

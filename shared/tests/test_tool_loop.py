@@ -9,7 +9,7 @@ from typing import ClassVar
 import anyio.lowlevel
 import pytest
 
-from claif.common.errors import ValidationError
+from claif.common.errors import AuthenticationError, ValidationError
 from claif.common.options import ClaifOptions
 from claif.common.types import (
     ImageBlock,
@@ -21,6 +21,7 @@ from claif.common.types import (
     ToolUseBlock,
 )
 from claif.providers.capabilities import Capability
+from claif.sessions import SessionManager
 from claif.testing import MockProvider
 from claif.tools import ToolLoopResult, calculator_tool, run_tool_loop
 
@@ -280,3 +281,62 @@ async def test_each_tool_call_is_logged(caplog):
     assert record.levelno == logging.DEBUG
     assert (record.provider, record.tool) == ("mock", "calculator")
     assert record.duration >= 0
+
+
+@pytest.fixture
+def sessions(tmp_path, monkeypatch) -> SessionManager:
+    """The manager the call path uses: CLAIF_SESSIONS_DIR points at a temporary folder."""
+    monkeypatch.setenv("CLAIF_SESSIONS_DIR", str(tmp_path))
+    return SessionManager(tmp_path)
+
+
+async def test_session_records_the_whole_transcript_once(sessions):
+    """With a session the loop sends history once per turn and records the transcript once."""
+    earlier = [Message(Role.USER, "Hi"), Message(Role.ASSISTANT, "Hello")]
+    sessions.record_turn("chat", earlier, provider="mock", model="m")
+    provider = MockProvider([call("calculator", "c1", expression="6*7"), "It is 42."])
+    options = ClaifOptions(session_id="chat", system_prompt="Be exact")
+
+    result = await run_tool_loop(provider, "6*7?", options, tools=[calculator_tool])
+
+    first, second = (received.options for received in provider.received)
+    assert list(first.history) == earlier
+    assert list(second.history) == [*earlier, *result.messages[:3]]
+    session = sessions.load("chat")
+    assert session.messages == [*earlier, *result.messages]
+    assert [m.role for m in session.messages[2:]] == [
+        Role.USER,
+        Role.ASSISTANT,
+        Role.TOOL,
+        Role.ASSISTANT,
+    ]
+    assert session.messages[4].content[0].result == 42
+    assert (session.provider, session.model, session.system_prompt) == (
+        "mock",
+        "mock-model",
+        "Be exact",
+    )
+
+
+async def test_next_loop_continues_the_recorded_session(sessions):
+    """A second loop on the same session starts from everything the first recorded, no more."""
+    provider = MockProvider([call("calculator", "c1", expression="1+1"), "Two.", "Yes."])
+    options = ClaifOptions(session_id="chat")
+    first = await run_tool_loop(provider, "1+1?", options, tools=[calculator_tool])
+
+    await run_tool_loop(provider, "Sure?", options, tools=[calculator_tool])
+
+    assert list(provider.received[2].options.history) == first.messages
+    assert len(sessions.load("chat").messages) == len(first.messages) + 2
+
+
+async def test_failed_loop_records_nothing(sessions):
+    """A loop whose provider fails on a later turn leaves no partial transcript in the session."""
+    provider = MockProvider(
+        [call("calculator", "c1", expression="1"), AuthenticationError("revoked")]
+    )
+    with pytest.raises(AuthenticationError):
+        await run_tool_loop(
+            provider, "Go", ClaifOptions(session_id="chat"), tools=[calculator_tool]
+        )
+    assert not sessions.path_for("chat").exists()

@@ -38,10 +38,12 @@ class SeparatorCounter:
 
     Fed the decoded text of a stream chunk by chunk; a separator (``"\\n"`` for
     a line, the blank line of an SSE event) resets the count. Only the chunk's
-    last separator is searched for, so the cost per chunk stays small.
+    last separator is searched for, so the cost per chunk stays small. A
+    separator split between two chunks (``"\n"`` then ``"\n"``) still counts:
+    the end of the previous chunk is searched with the next.
     """
 
-    __slots__ = ("cap", "pending", "provider", "separators", "what")
+    __slots__ = ("_keep", "_tail", "cap", "pending", "provider", "separators", "what")
 
     def __init__(
         self,
@@ -56,14 +58,19 @@ class SeparatorCounter:
         self.what = what
         self.provider = provider
         self.pending = 0
+        self._keep = max(map(len, separators), default=1) - 1
+        self._tail = ""
 
     def feed(self, text: str) -> None:
         """Count ``text``; raises the TransportError of :func:`oversized` past the cap."""
+        joined = self._tail + text if self._tail else text
         end = -1
         for separator in self.separators:
-            found = text.rfind(separator)
+            found = joined.rfind(separator)
             if found >= 0:
                 end = max(end, found + len(separator))
-        self.pending = len(text) - end if end >= 0 else self.pending + len(text)
+        self.pending = len(joined) - end if end >= 0 else self.pending + len(text)
+        if self._keep:
+            self._tail = joined[-self._keep :]
         if self.pending > self.cap:
             raise oversized(self.what, self.cap, provider=self.provider)

@@ -116,7 +116,7 @@ def decode_json(data: str, *, provider: str | None = None, what: str = "data") -
 
 def _scrub(value: Any) -> Any:
     if isinstance(value, str):
-        return _LONE_SURROGATE.sub("\ufffd", value)
+        return value if value.isascii() else _LONE_SURROGATE.sub("\ufffd", value)
     if isinstance(value, list):
         return [_scrub(item) for item in value]
     if isinstance(value, dict):
@@ -142,6 +142,10 @@ class StreamAssembler:
     report is the total so far: later ones replace earlier ones) or
     ``incremental`` (each report adds to the total). Counts that are not
     non-negative integers are ignored as unknown.
+
+    Text, reasoning and whole tool parameters may come from an SDK's own JSON
+    parser, which keeps lone surrogates; they become U+FFFD here, as in
+    :func:`decode_json`, so the reply can always be saved and sent on.
     """
 
     def __init__(
@@ -171,11 +175,11 @@ class StreamAssembler:
 
     def text(self, delta: str) -> Message:
         """A text delta, as the Message to yield for it."""
-        return Message(Role.ASSISTANT, [TextBlock(delta)])
+        return Message(Role.ASSISTANT, [TextBlock(_scrub(delta))])
 
     def reasoning(self, delta: str) -> None:
         """Visible reasoning: kept for ``metadata["reasoning"]``, never put in the text."""
-        self._reasoning.append(delta)
+        self._reasoning.append(_scrub(delta))
 
     def tool_call(
         self,
@@ -191,8 +195,8 @@ class StreamAssembler:
         ``arguments`` is a piece of JSON text; ``parameters`` a whole argument
         object. A fragment for a new key, or with a new id under a known key,
         completes the calls before it, whose Message is returned to be yielded.
-        Without a key, a fragment naming an id or a tool starts a new call and
-        any other continues the last one.
+        Without a key, a fragment carrying the open call's id, or neither id nor
+        name, continues that call; any other starts a new one.
         """
         if key is None:
             key = self._key_for(id, name)
@@ -208,15 +212,17 @@ class StreamAssembler:
         if id and call.generated:
             call.id, call.generated = id, False
         if parameters is not None:
-            call.whole = dict(parameters)
+            call.whole = _scrub(dict(parameters))
         elif arguments:
             call.fragments.append(arguments)
         return done
 
     def _key_for(self, id: str | None, name: str | None) -> Any:
-        if id or name or not self._calls:
-            return ("unkeyed", self._count)
-        return next(reversed(self._calls))
+        if self._calls:
+            last = next(reversed(self._calls))
+            if (id and id == self._calls[last].id) or not (id or name):
+                return last
+        return ("unkeyed", self._count)
 
     def complete_tool_calls(self, key: Any = None) -> Message | None:
         """Finish the open tool call ``key`` (or all of them) and return their Message."""

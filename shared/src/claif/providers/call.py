@@ -120,13 +120,15 @@ async def _run(
         if turn is not None:
             options = turn.options
         keep = turn is not None or not options.stream
-        parts: list[Message] = []
         guard = options.timeout is not None and not getattr(provider, "enforces_timeout", False)
         deadline = state.deadline
         while True:
+            parts: list[Message] = []  # a failed attempt's parts never join the reply
             yielded = False
-            stream = attempt(prompt, state.options_for_attempt(options))
+            attempt_options = state.options_for_attempt(options)
+            stream = None
             try:
+                stream = attempt(prompt, attempt_options)  # a duck type's query may raise here
                 while True:
                     if deadline.expires is not None and deadline.expired():
                         raise ClaifTimeoutError("deadline passed between reads")
@@ -150,15 +152,16 @@ async def _run(
             except Exception as exc:  # noqa: BLE001 -- the plugin boundary: all leave typed
                 await state.retry_or_raise(exc, yielded)
             finally:
-                with anyio.CancelScope(shield=True):
-                    await stream.aclose()  # type: ignore[attr-defined]
-        if not parts and keep:
+                aclose = getattr(stream, "aclose", None)  # a plain async iterator has none
+                if aclose is not None:
+                    with anyio.CancelScope(shield=True):
+                        await aclose()
+        if not parts and not yielded:
             raise ProviderError("the provider ended its reply without a single message")
-        if not options.stream:
-            parts = [merge_messages(parts)]
-            yield parts[0]
-        if turn is not None:
+        if turn is not None:  # before the stream=False reply: its consumer may stop at one
             await turn.record(parts)
+        if not options.stream:
+            yield merge_messages(parts)
     except ClaifError as error:
         state.failed(error)
         raise
@@ -186,15 +189,15 @@ class _Call:
         """Connect on demand (connect is idempotent), within the deadline."""
         import anyio
 
-        left = self.deadline.remaining()
-        if left is None:
-            await self.provider.connect()
-            return
         try:
-            with anyio.fail_after(left):
+            with anyio.fail_after(self.deadline.remaining()):
                 await self.provider.connect()
-        except TimeoutError as exc:
-            raise _timed_out(self.deadline, 0) from exc
+        except ClaifError:
+            raise
+        except Exception as exc:  # the plugin boundary: all leave typed
+            if isinstance(exc, TimeoutError) and self.deadline.expired():
+                raise _timed_out(self.deadline, 0) from exc
+            raise self._typed(exc) from exc
 
     def options_for_attempt(self, options: ClaifOptions) -> ClaifOptions:
         """The options one attempt sees: its timeout is what is left of the call's."""
@@ -253,7 +256,8 @@ class _Call:
 
 
 def _disconnected() -> TransportError:
-    return TransportError("the provider was disconnected while the query ran")
+    # Not retryable: a retry (or a backoff before giving up) would only delay the end.
+    return TransportError("the provider was disconnected while the query ran", retryable=False)
 
 
 def _timed_out(deadline: Deadline, attempts: int) -> ClaifTimeoutError:
