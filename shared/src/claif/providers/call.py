@@ -122,6 +122,7 @@ async def _run(
         keep = turn is not None or not options.stream
         guard = options.timeout is not None and not getattr(provider, "enforces_timeout", False)
         deadline = state.deadline
+        timed, streaming = deadline.expires is not None, options.stream
         while True:
             parts: list[Message] = []  # a failed attempt's parts never join the reply
             yielded = False
@@ -129,23 +130,24 @@ async def _run(
             stream = None
             try:
                 stream = attempt(prompt, attempt_options)  # a duck type's query may raise here
+                step = stream.__anext__
                 while True:
-                    if deadline.expires is not None and deadline.expired():
+                    if timed and deadline.expired():
                         raise ClaifTimeoutError("deadline passed between reads")
                     running = _RUNNING.set(provider)
                     try:
                         if guard:
                             with anyio.fail_after(deadline.remaining()):
-                                message = await stream.__anext__()
+                                message = await step()
                         else:
-                            message = await stream.__anext__()
+                            message = await step()
                     except StopAsyncIteration:
                         break
                     finally:
                         _RUNNING.reset(running)
                     if keep:
                         parts.append(message)
-                    if options.stream:
+                    if streaming:
                         yielded = True
                         yield message
                 break
