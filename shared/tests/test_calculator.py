@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 import claif.tools
 from claif.common.errors import ValidationError
 from claif.tools import _calculator as calculator
-from claif.tools import calculator_tool, evaluate
-from claif.tools._calculator import MAX_EXPONENT, MAX_EXPRESSION_CHARS, MAX_INT_BITS
+from claif.tools import calculator_tool
+from claif.tools._calculator import MAX_EXPONENT, MAX_EXPRESSION_CHARS, MAX_INT_BITS, evaluate
 
 # -- a reference: Python's own operators applied to a generated tree ---------------------
 

@@ -23,16 +23,27 @@ from claif.config import (
     clean_key,
     config_path,
     env_var_name,
-    get_api_key,
-    get_setting,
     keys_path,
     load_config,
 )
 from claif.logs import redact
+from claif.settings import Setting, resolve_settings
 
 from .test_fileio import deep_json, finishes, link_to_dev_zero, make_fifo, make_sparse
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")
+
+
+def get_api_key(provider, *, explicit=None, env_var=None):
+    """A provider's key through claif.settings, declared as every provider declares it."""
+    declared = (Setting("api_key", secret=True, key_store=True, env=env_var),)
+    return resolve_settings(provider, declared, {"api_key": explicit})["api_key"]
+
+
+def get_setting(provider, key, *, explicit=None, default=None):
+    """A plain string setting through claif.settings."""
+    declared = (Setting(key, str, default, optional=True),)
+    return resolve_settings(provider, declared, {key: explicit})[key]
 
 
 @pytest.fixture(autouse=True)

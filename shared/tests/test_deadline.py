@@ -6,9 +6,9 @@ import time
 
 import anyio
 
+from claif._deadline import Deadline
 from claif.common.errors import ClaifTimeoutError, RateLimitError, TransportError
 from claif.common.options import ClaifOptions
-from claif.deadline import Deadline
 from claif.retry import RetryPolicy
 from claif.testing import MockProvider
 

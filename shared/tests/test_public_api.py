@@ -8,25 +8,66 @@ import sys
 
 import pytest
 
-PUBLIC_MODULES = [
-    "claif.common",
-    "claif.common.errors",
-    "claif.common.types",
-    "claif.common.options",
-    "claif.common._codec",
-    "claif.providers.base",
-    "claif.providers.capabilities",
-    "claif.host",
-    "claif.retry",
-    "claif.streaming",
-    "claif.plugins",
-    "claif.config",
-    "claif.sessions",
-    "claif.logs",
-    "claif.tools",
-    "claif.testing",
-    "claif.cli.base",
-]
+# Every public module (no leading underscore in its dotted path) and its __all__.
+# Growing this surface is a decision: change the snapshot on purpose, not by accident.
+PUBLIC_API = {
+    "claif": 14,
+    "claif.bounds": 2,
+    "claif.cli.base": 4,
+    "claif.cli.main": 1,
+    "claif.common": 18,
+    "claif.common.conversation": 1,
+    "claif.common.errors": 14,
+    "claif.common.options": 3,
+    "claif.common.types": 16,
+    "claif.config": 8,
+    "claif.host": 4,
+    "claif.logs": 6,
+    "claif.plugins": 5,
+    "claif.providers.base": 2,
+    "claif.providers.capabilities": 5,
+    "claif.retry": 2,
+    "claif.sessions": 4,
+    "claif.settings": 6,
+    "claif.sse": 1,
+    "claif.streaming": 6,
+    "claif.testing": 3,
+    "claif.testing.conformance": 3,
+    "claif.testing.http": 11,
+    "claif.tools": 3,
+}
+PUBLIC_MODULES = sorted(PUBLIC_API)
+
+
+def public_modules() -> list[str]:
+    """The modules a user may import: every module whose dotted path has no private part."""
+    import pkgutil
+
+    import claif
+
+    names = ["claif"] + [info.name for info in pkgutil.walk_packages(claif.__path__, "claif.")]
+    public = [name for name in names if not any(part.startswith("_") for part in name.split("."))]
+    return sorted(name for name in public if hasattr(importlib.import_module(name), "__all__"))
+
+
+def test_public_surface_is_pinned_and_smaller_than_before():
+    """The public modules and their __all__ sizes match the snapshot: 142 names, under 2.0's 143."""
+    sizes = {name: len(importlib.import_module(name).__all__) for name in public_modules()}
+    assert sizes == PUBLIC_API
+    assert sum(sizes.values()) == 142
+
+
+def test_top_level_names_load_lazily():
+    """import claif loads none of its submodules; each name imports its home on first use."""
+    code = (
+        "import sys, claif\n"
+        "assert not [m for m in sys.modules if m.startswith('claif.')], sorted(sys.modules)\n"
+        "for name in claif.__all__:\n"
+        "    getattr(claif, name)\n"
+        "print('ok')"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "ok", done.stderr
 
 
 @pytest.mark.parametrize("name", PUBLIC_MODULES)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .common.errors import TransportError
 
-__all__ = ["DEFAULT_MAX_EVENT_BYTES", "SeparatorCounter", "oversized"]
+__all__ = ["DEFAULT_MAX_EVENT_BYTES", "oversized"]
 
 # Far above any real chunk or reply (multi-MB lines pass), far below what hurts a machine.
 DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024

@@ -1,11 +1,7 @@
-"""Where settings and API keys come from, in one order for every provider.
+"""The claif config file and key store, and the Secret that carries a key.
 
-An API key is looked up in this order, the first non-empty value winning:
-
-1. the explicit argument (a CLI flag, a constructor parameter);
-2. the environment variable (``MYPROVIDER_API_KEY`` for provider ``myprovider``);
-3. the key store, written by ``claif keys set NAME`` (``keys.json``, mode 0600);
-4. the config file, ``[providers.<provider>] api_key`` in ``config.toml``.
+:mod:`claif.settings` resolves each provider setting from these (argument,
+environment variable, key store for the key, config file, default).
 
 The config file lives under the platform config dir (``CLAIF_CONFIG`` overrides
 it); the key store sits beside it (``CLAIF_KEYS`` overrides that). A key is
@@ -41,17 +37,12 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 __all__ = [
-    "CONFIG_ENV",
-    "KEYS_ENV",
     "KeyStore",
-    "MAX_CONFIG_BYTES",
     "Secret",
     "check_key_name",
     "clean_key",
     "config_path",
     "env_var_name",
-    "get_api_key",
-    "get_setting",
     "keys_path",
     "load_config",
 ]
@@ -176,73 +167,10 @@ def env_var_name(provider: str, key: str = "api_key") -> str:
     return re.sub(r"[^A-Z0-9]", "_", f"{provider}_{key}".upper())
 
 
-def get_api_key(
-    provider: str, *, explicit: str | None = None, env_var: str | None = None
-) -> Secret:
-    """The provider's key from argument, environment, key store or config, else an error.
-
-    Empty (or blank) strings count as unset. The error names every place a key can go.
-    """
-    variable = env_var or env_var_name(provider)
-    found = next((secret for secret in _keys_for(provider, explicit, variable) if secret), None)
-    if found is not None:
-        return found
-    raise ConfigurationError(
-        f"no API key for {provider}: set the environment variable {variable}, "
-        f"run `claif keys set {provider}`, or set providers.{provider}.api_key "
-        f"in {config_path()}",
-        provider=provider,
-    )
-
-
-def _keys_for(provider: str, explicit: str | None, variable: str) -> Iterator[Secret | None]:
-    """The key at each place, in order; lazily, so a source is read only if needed."""
-    yield _secret_or_none(explicit, "the explicit argument")
-    yield _secret_or_none(os.environ.get(variable), f"the environment variable {variable}")
-    yield KeyStore().get(provider)
-    source = f"providers.{provider}.api_key in {config_path()}"
-    yield _secret_or_none(_provider_value(provider, "api_key"), source)
-
-
 def _secret_or_none(value: str | None, source: str) -> Secret | None:
     """The cleaned key as a Secret, or None when there is none (missing or blank)."""
     secret = Secret(value or "", source=source)
     return secret or None
-
-
-def get_setting(
-    provider: str,
-    key: str,
-    *,
-    explicit: str | None = None,
-    env_var: str | None = None,
-    default: str | None = None,
-) -> str | None:
-    """A provider setting from argument, environment (``MYPROVIDER_BASE_URL``), config, default."""
-    if explicit:
-        return explicit
-    value = os.environ.get(env_var or env_var_name(provider, key))
-    if value:
-        return value
-    return _provider_value(provider, key) or default
-
-
-def _provider_value(provider: str, key: str) -> str | None:
-    """``[providers.<provider>] <key>`` from the config file, as a string."""
-    providers = load_config().get("providers", {})
-    table = providers.get(provider, {}) if isinstance(providers, dict) else None
-    if not isinstance(table, dict):
-        raise ConfigurationError(
-            f"providers.{provider} in {config_path()} must be a table", provider=provider
-        )
-    value = table.get(key)
-    if value is None or isinstance(value, str):
-        return value or None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    raise ConfigurationError(
-        f"providers.{provider}.{key} in {config_path()} must be a string", provider=provider
-    )
 
 
 class KeyStore:

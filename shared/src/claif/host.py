@@ -1,7 +1,7 @@
 """Helpers for code that uses providers: one call, the whole reply, or a script's call.
 
 ``query(provider, ...)`` is ``provider.query(...)``, the one call path of
-:mod:`claif.providers.call`, with a retry policy of the caller's choosing. It
+:mod:`claif.providers._call`, with a retry policy of the caller's choosing. It
 also gives that path to an object that only looks like a provider (duck typing),
 whose ``query`` is then taken as one attempt.
 """
@@ -13,7 +13,7 @@ from typing import Protocol
 
 from .common.options import ClaifOptions
 from .common.types import Message
-from .providers.call import attempt_of, call
+from .providers._call import attempt_of, call
 from .retry import RetryPolicy
 from .streaming import collect
 

@@ -23,9 +23,7 @@ if TYPE_CHECKING:  # rich is imported lazily: importing claif.logs must stay che
     from rich.console import Console
 
 __all__ = [
-    "MASK",
     "RedactingFilter",
-    "SHORT_SECRET_CHARS",
     "enable_verbose_logging",
     "mask_url",
     "redact",

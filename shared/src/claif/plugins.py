@@ -16,7 +16,6 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "PluginInfo",
     "create_provider",
-    "find_plugin",
     "list_plugins",
     "load_provider_class",
 ]

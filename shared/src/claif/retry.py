@@ -5,7 +5,7 @@ Only errors marked ``retryable`` are retried (connection failures, timeouts,
 backend's Retry-After (on any retryable error) replaces the backoff, up to
 ``max_retry_after``; a longer wait is not slept through but raised, carrying
 it. A wait that does not fit in what is left of the call's timeout ends the
-call the same way. The loop itself lives in :mod:`claif.providers.call`: once
+call the same way. The loop itself lives in :mod:`claif.providers._call`: once
 a Message has been yielded it never retries, since a second attempt would
 repeat output.
 """
@@ -16,10 +16,10 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from ._deadline import Deadline
 from .common.errors import ClaifError
-from .deadline import Deadline
 
-__all__ = ["RetryPolicy", "backoff_delay", "retry_wait"]
+__all__ = ["RetryPolicy", "backoff_delay"]
 
 
 async def _anyio_sleep(seconds: float) -> None:

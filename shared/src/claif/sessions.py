@@ -38,9 +38,6 @@ from .common.options import ClaifOptions, validate_session_id
 from .common.types import Message
 
 __all__ = [
-    "MAX_SESSION_BYTES",
-    "SESSIONS_ENV",
-    "SESSION_FORMAT_VERSION",
     "Session",
     "SessionManager",
     "SessionSummary",

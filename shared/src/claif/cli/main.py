@@ -13,7 +13,7 @@ from .base import ProviderCLI
 if TYPE_CHECKING:
     from ..sessions import SessionSummary
 
-__all__ = ["ClaifCLI", "main"]
+__all__ = ["main"]
 
 
 class KeysCommands(CLIApp):

@@ -11,10 +11,8 @@ from .errors import (
     SessionError,
     TransportError,
     ValidationError,
-    error_from_http,
-    parse_retry_after,
 )
-from .options import ClaifOptions, validate_session_id
+from .options import ClaifOptions
 from .types import (
     ImageBlock,
     Message,
@@ -23,8 +21,6 @@ from .types import (
     Tool,
     ToolResultBlock,
     ToolUseBlock,
-    Usage,
-    make_usage,
 )
 
 __all__ = [
@@ -45,10 +41,5 @@ __all__ = [
     "ToolResultBlock",
     "ToolUseBlock",
     "TransportError",
-    "Usage",
     "ValidationError",
-    "error_from_http",
-    "make_usage",
-    "parse_retry_after",
-    "validate_session_id",
 ]

@@ -27,7 +27,6 @@ from .errors import ValidationError
 __all__ = [
     "ContentBlock",
     "ImageBlock",
-    "MAX_IMAGE_BYTES",
     "META_FINISH_REASON",
     "META_FINISH_REASON_RAW",
     "META_MODEL",

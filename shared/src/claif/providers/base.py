@@ -2,7 +2,7 @@
 
 A provider needs a ``name``, a ``capabilities`` set and an async-generator
 ``query`` that makes ONE attempt at a reply. Core turns that method into the
-whole call (see :mod:`claif.providers.call`): checks, connect, retries, one
+whole call (see :mod:`claif.providers._call`): checks, connect, retries, one
 deadline, ``stream=False``, sessions, logging. The base class keeps no state a
 subclass must initialise: a provider written with its own ``__init__`` that
 never calls ``super().__init__()`` works with every part of core.
@@ -21,7 +21,7 @@ from ..common.errors import ValidationError
 from ..common.options import ClaifOptions
 from ..common.types import Message
 from ..retry import RetryPolicy
-from .call import mark_disconnected, wrap_disconnect, wrap_query
+from ._call import mark_disconnected, wrap_disconnect, wrap_query
 from .capabilities import Capability
 
 __all__ = ["BaseProvider", "Health"]

@@ -1,11 +1,10 @@
 """Tools the model may call: the loop that runs them, and a safe example calculator."""
 
-from ._calculator import calculator_tool, evaluate
+from ._calculator import calculator_tool
 from ._loop import ToolLoopResult, run_tool_loop
 
 __all__ = [
     "ToolLoopResult",
     "calculator_tool",
-    "evaluate",
     "run_tool_loop",
 ]

@@ -30,10 +30,10 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from .._deadline import Deadline
 from ..common.errors import ClaifError, ClaifTimeoutError, ProviderError, TransportError
 from ..common.options import ClaifOptions, check_text
 from ..common.types import Message
-from ..deadline import Deadline
 from ..retry import RetryPolicy, retry_wait
 from ..streaming import merge_messages
 from . import _turns as session_turns
