@@ -89,3 +89,19 @@ def test_deadline_caps_wait_by_what_is_left():
     assert "longer than 1s" in reason
     expired = Deadline(idle=5.0, overall=1.0, started=time.monotonic() - 10)
     assert expired.next_wait()[0] == 0.0
+
+
+async def test_a_character_split_between_chunks_arrives_whole():
+    """A UTF-8 character cut between two network chunks is decoded once both halves arrive."""
+    from claif.testing.http import Exchange, FakeHttpServer
+    from claif_myprovider import MyProvider
+
+    event = 'data: {"choices":[{"delta":{"content":"caf\u00e9 \u2615"}}]}\n\n'.encode()
+    cut = event.index(b"\xc3") + 1  # inside the two bytes of the accented e
+    steps = [event[:cut], 0.05, event[cut:], b'data: {"choices":[],"usage":{}}\n\n']
+    steps += [b'data: {"choices":[{"delta":{},"finish_reason":"stop"}]}\n\n', b"data: [DONE]\n\n"]
+    headers = [("Content-Type", "text/event-stream")]
+    with FakeHttpServer(lambda request: Exchange(200, headers, steps)) as server:
+        async with MyProvider(base_url=f"{server.url}/v1") as provider:
+            text = "".join([m.text async for m in provider.query("hi")])
+    assert text == "caf\u00e9 \u2615"

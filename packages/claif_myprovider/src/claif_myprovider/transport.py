@@ -7,6 +7,7 @@ walks httpx's whole exception tree to keep that mapping complete.
 
 from __future__ import annotations
 
+import codecs
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
@@ -132,33 +133,35 @@ class _EventBody:
     """
 
     def __init__(self, response: httpx.Response, deadline: Deadline, max_event_bytes: int) -> None:
-        self._texts = response.aiter_text()
+        self._chunks = response.aiter_bytes()
         self._deadline = deadline
         self._url = str(response.request.url)
         self._decoder = SSEDecoder(max_event_bytes, provider=PROVIDER_NAME)
+        # Event streams are UTF-8 by definition, whatever charset a header claims.
+        self._utf8 = codecs.getincrementaldecoder("utf-8")("replace")
 
     async def data(self) -> AsyncGenerator[str, None]:
-        feed = self._decoder.feed
+        feed, decode = self._decoder.feed, self._utf8.decode
         deadline = self._deadline
         if deadline.overall is None:  # httpx's read timeout (the idle limit) is all it takes
-            async for chunk in self._texts:
-                for data in feed(chunk):
+            async for chunk in self._chunks:
+                for data in feed(decode(chunk)):
                     yield data
         while deadline.overall is not None:
             if deadline.overall_is_nearer():
                 with _bounded(deadline, self._url):
-                    text = await anext(self._texts, None)
+                    raw = await anext(self._chunks, None)
             else:
-                text = await anext(self._texts, None)
-            if text is None:
+                raw = await anext(self._chunks, None)
+            if raw is None:
                 break
-            for data in feed(text):
+            for data in feed(decode(raw)):
                 yield data
-        for data in self._decoder.close():  # a last event without its blank line
-            yield data
+        for data in [*feed(decode(b"", final=True)), *self._decoder.close()]:
+            yield data  # what the body ended with, even without its closing blank line
 
     async def aclose(self) -> None:
-        await self._texts.aclose()  # type: ignore[attr-defined]
+        await self._chunks.aclose()  # type: ignore[attr-defined]
 
 
 class HttpTransport:
