@@ -70,8 +70,9 @@ class FakeReply:
     ``endless_line`` replaces the finish chunk and ``[DONE]`` with one ``data:``
     line that never ends. ``raw_events`` are ``data:`` payloads sent verbatim
     in place of the text chunks (the role chunk, finish and ``[DONE]`` stay),
-    for wrong-shaped JSON. ``gzip_bomb`` answers, even a stream request, with
-    the JSON body gzip-compressed and padded with 4 GiB of spaces.
+    for wrong-shaped JSON; bytes go out as they are, even when not UTF-8.
+    ``gzip_bomb`` answers, even a stream request, with the JSON body
+    gzip-compressed and padded with 4 GiB of spaces.
     """
 
     text: Sequence[str] = ("Hello", " from", " the", " fake", " backend.")
@@ -95,7 +96,7 @@ class FakeReply:
     ignore_stream: bool = False
     after_done: AfterDone = "close"
     endless_line: bool = False
-    raw_events: Sequence[str] | None = None
+    raw_events: Sequence[str | bytes] | None = None
     gzip_bomb: bool = False
 
 

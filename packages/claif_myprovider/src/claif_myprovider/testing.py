@@ -10,6 +10,8 @@ tested through real sockets, keep-alive and all::
 
 Each chat request takes the next scripted reply, or ``default`` when none is
 left. Run it by hand with ``python -m claif_myprovider.testing --port 8765``.
+``MyProviderHarness`` puts MyProvider and this backend through core's
+conformance suite.
 """
 
 from __future__ import annotations
@@ -19,12 +21,16 @@ import json
 import sys
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
+from typing import Any
 
+from claif.testing import Harness, SentRequest
 from claif.testing.http import Exchange, FakeHttpServer, HttpRequest, closed_port
 
 from ._fakewire import FakeFailure, FakeReply, FakeToolCall, render
+from .client import RESERVED_BODY_KEYS
+from .provider import MyProvider
 
 __all__ = [
     "FakeBackend",
@@ -32,11 +38,18 @@ __all__ = [
     "FakeReply",
     "FakeToolCall",
     "HttpRequest",
+    "MyProviderHarness",
     "closed_port",
     "refused_url",
 ]
 
 FakeScript = FakeReply | FakeFailure
+
+# What the harness's providers get: a small event cap keeps oversized_event at 64 KiB,
+# and the idle timeout ends a test that forgot its own timeout in seconds, not minutes.
+HARNESS_EVENT_CAP = 64 * 1024
+HARNESS_IDLE_TIMEOUT = 5.0
+SERVER_ERRORS = (500, 503)  # server_error_then_success alternates these
 
 
 def refused_url() -> str:
@@ -143,6 +156,136 @@ class FakeBackend:
         body = json.dumps({"object": "list", "data": data}).encode()
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
         return Exchange(200, headers, [body])
+
+
+class MyProviderHarness(Harness):
+    """MyProvider over a running FakeBackend, in the vocabulary of core's conformance suite.
+
+    Each behaviour is a ``FakeReply`` or ``FakeFailure`` queued on the backend,
+    so it answers the next chat request. ``reply`` reports no token usage (so
+    "unknown usage absent" can be checked); ``stall`` sends its parts and then
+    holds the connection open and silent, with neither finish nor ``[DONE]``,
+    until the client hangs up or the backend stops.
+    """
+
+    def __init__(self, backend: FakeBackend) -> None:
+        self.backend = backend
+
+    def make_provider(self) -> MyProvider:
+        """Pointed at the backend, with a 64 KiB event cap and a 5 s idle timeout."""
+        return MyProvider(
+            base_url=self.backend.url,
+            idle_timeout=HARNESS_IDLE_TIMEOUT,
+            max_event_bytes=HARNESS_EVENT_CAP,
+        )
+
+    def make_unreachable_provider(self) -> MyProvider:
+        """Pointed at a loopback port nothing listens on: connection refused."""
+        return MyProvider(base_url=refused_url())
+
+    def reply(self, parts: Sequence[str], *, model: str) -> None:
+        self._say(parts, model)
+
+    def reply_with_usage(
+        self, parts: Sequence[str], *, model: str, input_tokens: int, output_tokens: int
+    ) -> None:
+        self._say(parts, model, usage=(input_tokens, output_tokens))
+
+    def reply_with_tool_call(self, name: str, arguments: Mapping[str, Any], *, model: str) -> None:
+        self._say((), model, tool_calls=(FakeToolCall(name, dict(arguments)),))
+
+    def auth_failure(self) -> None:
+        """HTTP 401 with OpenAI's error body."""
+        self.backend.enqueue(FakeFailure.json_error(401, "Incorrect API key provided"))
+
+    def rate_limited(self, retry_after: float) -> None:
+        """HTTP 429 with ``Retry-After`` in seconds (fractions kept: ``0.5``)."""
+        self.backend.enqueue(FakeFailure.rate_limited(f"{retry_after:g}"))
+
+    def server_error_then_success(self, failures: int, parts: Sequence[str], *, model: str) -> None:
+        """HTTP 500, 503, 500 ... ``failures`` times, then the reply."""
+        statuses = [SERVER_ERRORS[index % 2] for index in range(failures)]
+        self.backend.enqueue(*(FakeFailure.json_error(code, "overloaded") for code in statuses))
+        self._say(parts, model)
+
+    def stall(self, parts: Sequence[str], *, model: str) -> None:
+        """Streamed: the parts, then silence until the client leaves (stream=False: a reply)."""
+        self._say(parts, model, ending="early", after_done="hold")
+
+    def cut_mid_stream(self, parts: Sequence[str], *, model: str) -> None:
+        """The parts, then the connection closed without the chunked body's end."""
+        self._say(parts, model, cut_after=len(parts) + 1)
+
+    def malformed_chunk(self) -> None:
+        """Broken JSON as the first text chunk (stream=False: half the body)."""
+        self.backend.enqueue(FakeReply(text=("unseen",), malformed_at=1, usage=None))
+
+    def error_in_stream(self, parts: Sequence[str], *, model: str) -> None:
+        """The parts, then ``{"error": {...}}`` without a status code, then ``[DONE]``."""
+        self._say(parts, model, error_at=len(parts) + 1)
+
+    def no_end_marker(self, parts: Sequence[str], *, model: str) -> None:
+        """The parts, then a clean end of the body with neither finish reason nor ``[DONE]``."""
+        self._say(parts, model, ending="early")
+
+    def end_marker_then_hang(self, parts: Sequence[str], *, model: str) -> None:
+        """The parts, finish and ``[DONE]``, then the body never ends."""
+        self._say(parts, model, after_done="hold")
+
+    def oversized_event(self) -> None:
+        """One text chunk one byte over the 64 KiB cap of ``make_provider``'s providers."""
+        self.backend.enqueue(FakeReply(text=("x" * (HARNESS_EVENT_CAP + 1),), usage=None))
+
+    def garbage(self, payload: Any) -> None:
+        """One ``data:`` event: a str as its bytes (lone surrogates too), else its JSON."""
+        raw = (
+            payload.encode("utf-8", "surrogatepass")
+            if isinstance(payload, str)
+            else json.dumps(payload)
+        )
+        self.backend.enqueue(FakeReply(raw_events=(raw,), usage=None))
+
+    def requests(self) -> list[SentRequest]:
+        return [_sent_request(request.json()) for request in self.backend.chat_requests]
+
+    def open_resources(self) -> int:
+        """TCP connections still open, idle keep-alive ones in a provider's pool included."""
+        return self.backend.open_connections
+
+    def _say(self, parts: Sequence[str], model: str, **script: Any) -> None:
+        script.setdefault("usage", None)
+        self.backend.enqueue(FakeReply(text=tuple(parts), model=model, **script))
+
+
+def _sent_request(body: Mapping[str, Any]) -> SentRequest:
+    """A /chat/completions request body in the conformance suite's neutral terms (tuples)."""
+    messages: list[Mapping[str, Any]] = body.get("messages") or []
+    system = [_text(m["content"]) for m in messages if m.get("role") == "system"]
+    spoken = [m for m in messages if m.get("role") not in ("system", "tool")]
+    return SentRequest(
+        model=body.get("model"),
+        system=system[0] if system else None,
+        texts=tuple(text for text in (_text(m.get("content")) for m in spoken) if text),
+        temperature=body.get("temperature"),
+        max_tokens=body.get("max_tokens"),
+        tool_names=tuple(tool["function"]["name"] for tool in body.get("tools") or []),
+        tool_results=tuple(m["content"] for m in messages if m.get("role") == "tool"),
+        image_count=sum(_images(m.get("content")) for m in spoken),
+        extra={key: value for key, value in body.items() if key not in RESERVED_BODY_KEYS},
+    )
+
+
+def _text(content: Any) -> str:
+    """A message's text: string content, or the text parts of list content joined."""
+    if isinstance(content, list):
+        return "".join(part["text"] for part in content if part.get("type") == "text")
+    return str(content or "")
+
+
+def _images(content: Any) -> int:
+    if not isinstance(content, list):
+        return 0
+    return sum(1 for part in content if part.get("type") == "image_url")
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
