@@ -14,41 +14,7 @@ from claif.testing import MockProvider, ProviderConformance
 from claif.testing.conformance import TINY_PNG
 
 from .call_fixtures import GuideStyleProvider
-
-
-class GuideHarness:
-    def __init__(self):
-        self.providers: list[GuideStyleProvider] = []
-
-    def make_provider(self):
-        provider = GuideStyleProvider()
-        self.providers.append(provider)
-        return provider
-
-    def script_text(self, parts, *, model):
-        for provider in self.providers:
-            provider.replies.append(list(parts))
-
-    def request_count(self):
-        return sum(provider.calls for provider in self.providers)
-
-
-class MockHarness:
-    def __init__(self):
-        self.providers: list[MockProvider] = []
-
-    def make_provider(self):
-        provider = MockProvider()
-        self.providers.append(provider)
-        return provider
-
-    def script_text(self, parts, *, model):
-        for provider in self.providers:
-            provider.model = model
-            provider.enqueue(list(parts))
-
-    def request_count(self):
-        return sum(len(provider.received) for provider in self.providers)
+from .conformance_harnesses import GuideHarness, MockHarness
 
 
 class TestGuideStyleConformance(ProviderConformance):

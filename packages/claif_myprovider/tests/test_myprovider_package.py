@@ -11,7 +11,7 @@ import pytest
 import claif_myprovider
 from claif.testing import ProviderConformance
 from claif_myprovider import MyProvider
-from claif_myprovider.testing import FakeBackend, FakeReply
+from claif_myprovider.testing import FakeBackend, MyProviderHarness
 
 
 def test_all_is_sorted_and_complete():
@@ -52,25 +52,9 @@ def test_capabilities_are_declared_as_data():
     assert {"text", "streaming", "tools", "vision"} <= {c.value for c in MyProvider.capabilities}
 
 
-class _Harness:
-    """What the conformance suite needs: a provider factory and a scriptable backend."""
-
-    def __init__(self, backend: FakeBackend) -> None:
-        self.backend = backend
-
-    def make_provider(self) -> MyProvider:
-        return MyProvider(base_url=self.backend.url)
-
-    def script_text(self, parts: list[str], *, model: str) -> None:
-        self.backend.enqueue(FakeReply(text=tuple(parts), model=model))
-
-    def request_count(self) -> int:
-        return len(self.backend.chat_requests)
-
-
 class TestMyProviderConformance(ProviderConformance):
     """Core's contract tests, run against MyProvider and its fake backend."""
 
     @pytest.fixture
-    def harness(self, backend: FakeBackend) -> _Harness:
-        return _Harness(backend)
+    def harness(self, backend: FakeBackend) -> MyProviderHarness:
+        return MyProviderHarness(backend)

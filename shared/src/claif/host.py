@@ -17,7 +17,7 @@ from .providers._call import attempt_of, call
 from .retry import RetryPolicy
 from .streaming import collect
 
-__all__ = ["ProviderLike", "ask", "ask_sync", "query"]
+__all__ = ["ask", "ask_sync", "query"]
 
 
 class ProviderLike(Protocol):

@@ -13,7 +13,6 @@ from typing import Any
 from .common.errors import ConfigurationError
 
 __all__ = [
-    "ENTRY_POINT_GROUP",
     "PluginInfo",
     "create_provider",
     "list_plugins",

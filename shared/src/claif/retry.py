@@ -42,6 +42,30 @@ class RetryPolicy:
     random: Callable[[], float] = field(default=random.random, repr=False)
 
 
+_DEFAULT = RetryPolicy()
+
+
+# Set by claif.testing.fast_retries(): replaces every provider's policy (not an explicit one).
+_testing_policy: RetryPolicy | None = None
+
+
+def active_policy(explicit: RetryPolicy | None, provider: object) -> RetryPolicy:
+    """The policy a call uses: the caller's, else test mode's, else the provider's, else core's."""
+    if explicit is not None:
+        return explicit
+    if _testing_policy is not None:
+        return _testing_policy
+    declared = getattr(provider, "retry_policy", None)
+    return declared if isinstance(declared, RetryPolicy) else _DEFAULT
+
+
+def set_testing_policy(policy: RetryPolicy | None) -> RetryPolicy | None:
+    """Install (or with None remove) the test-mode policy; returns the one it replaces."""
+    global _testing_policy
+    previous, _testing_policy = _testing_policy, policy
+    return previous
+
+
 def backoff_delay(attempt: int, policy: RetryPolicy) -> float:
     """Full jitter: a uniform wait between 0 and the capped exponential step."""
     ceiling = min(policy.max_delay, policy.base_delay * (2.0**attempt))

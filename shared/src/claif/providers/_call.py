@@ -34,7 +34,7 @@ from .._deadline import Deadline
 from ..common.errors import ClaifError, ClaifTimeoutError, ProviderError, TransportError
 from ..common.options import ClaifOptions, check_text
 from ..common.types import Message
-from ..retry import RetryPolicy, retry_wait
+from ..retry import RetryPolicy, active_policy, retry_wait
 from ..streaming import merge_messages
 from . import _turns as session_turns
 from .capabilities import check_options, provider_name
@@ -45,7 +45,6 @@ logger = logging.getLogger("claif.call")
 
 Attempt = Callable[[str, ClaifOptions], AsyncIterator[Message]]
 
-DEFAULT_POLICY = RetryPolicy()
 
 # The provider whose attempt is running in this task: its query() then means "the body".
 _RUNNING: contextvars.ContextVar[object] = contextvars.ContextVar("claif_attempt", default=None)
@@ -104,7 +103,7 @@ def call(
     """The whole call; bad input is refused here, at the call, before any I/O."""
     check_text("prompt", prompt)
     check_options(provider, options)
-    chosen = policy or getattr(provider, "retry_policy", None) or DEFAULT_POLICY
+    chosen = active_policy(policy, provider)
     return _run(provider, attempt, prompt, options or ClaifOptions(), chosen)
 
 

@@ -1,4 +1,4 @@
-"""Public test helpers: MockProvider, and the conformance suite providers subclass.
+"""Public test helpers: MockProvider, fast retries, and the conformance suite providers subclass.
 
 The conformance suite imports pytest, so it is loaded only when asked for. The
 scripted HTTP server providers' fakes are built on is the submodule
@@ -9,9 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._mock import MockProvider, ReceivedQuery
+from ._harness import Harness, SentRequest, Unsupported
+from ._mock import MockProvider
+from ._retries import fast_retries
 
-__all__ = ["MockProvider", "ProviderConformance", "ReceivedQuery"]
+__all__ = [
+    "Harness",
+    "MockProvider",
+    "ProviderConformance",
+    "SentRequest",
+    "Unsupported",
+    "fast_retries",
+]
 
 
 def __getattr__(name: str) -> Any:
