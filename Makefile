@@ -9,6 +9,11 @@ export UV_PYTHON_DOWNLOADS := never
 # The other supported Pythons, each tested in its own environment (.venv-pyX.Y).
 OTHER_PYTHONS := 3.10 3.12 3.13
 
+# Coverage is measured per package: shared's and every provider's import package,
+# found from the folders (shared/src/<name>/, packages/*/src/<name>/).
+COVERAGE_PACKAGES := $(patsubst %/__init__.py,%,$(wildcard shared/src/*/__init__.py packages/*/src/*/__init__.py))
+COVERAGE_MIN := 85
+
 .PHONY: help setup lint typecheck test test-pythons demo bench
 
 help:  ## List the targets.
@@ -25,9 +30,10 @@ lint: setup  ## ruff lint and format check.
 typecheck: setup  ## mypy (strict) over every package's source.
 	$(UV) run --locked mypy
 
-test: lint typecheck  ## Lint, type check and the whole test suite (on every supported Python).
-	$(UV) run --locked pytest
+test: lint typecheck  ## Lint, type check, the whole suite (on every supported Python), coverage per package.
+	$(UV) run --locked pytest --cov-branch --cov-report= $(addprefix --cov=,$(notdir $(COVERAGE_PACKAGES)))
 	$(MAKE) --no-print-directory test-pythons
+	$(UV) run --locked python .ci/coverage_gate.py --fail-under $(COVERAGE_MIN) $(COVERAGE_PACKAGES)
 
 test-pythons: setup  ## The test suite again on 3.10, 3.12 and 3.13.
 	@set -e; for version in $(OTHER_PYTHONS); do \
