@@ -24,6 +24,8 @@ from typing import Any
 
 import anyio
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ..common.errors import (
     AuthenticationError,
@@ -53,6 +55,15 @@ from ._harness import Harness, Unsupported
 from ._retries import RetryClock, fast_retries
 
 __all__ = ["ProviderConformance", "TINY_PNG"]
+
+# Any JSON value, nested a little: what a broken or hostile backend might send as an event.
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
 
 # The smallest valid PNG (1x1, transparent): enough for a vision request.
 TINY_PNG = bytes.fromhex(
@@ -477,6 +488,20 @@ class ProviderConformance:
         assert replies == ["same reply"] * 8
 
     # -- garbage in -------------------------------------------------------------------------
+
+    @settings(
+        max_examples=15,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
+    @given(payload=_JSON | st.text(max_size=40))
+    async def test_arbitrary_garbage_gives_only_claif_errors(
+        self, harness: Harness, provider: Any, payload: Any
+    ) -> None:
+        """Arbitrary JSON or text where an event belongs gives a reply or a claif error."""
+        self._script(harness.garbage, payload)
+        with contextlib.suppress(ClaifError):  # any other exception fails the test
+            await _drain(provider.query("hi", self._options(max_retries=0)))
 
     @pytest.mark.parametrize(
         "payload",
