@@ -6,7 +6,7 @@ import anyio
 
 from claif.common.errors import TransportError
 from claif.common.options import ClaifOptions
-from claif.common.types import Message, Role, TextBlock, make_usage
+from claif.common.types import Message, Role, TextBlock
 from claif.providers.base import BaseProvider
 from claif.retry import RetryPolicy
 
@@ -104,5 +104,5 @@ class GuideStyleProvider(BaseProvider):
         for index, text in enumerate(parts):
             metadata = {}
             if index == len(parts) - 1:
-                metadata = {"model": "guide-1", "finish_reason": "stop", "usage": make_usage(1, 2)}
+                metadata = {"model": "guide-1", "finish_reason": "stop"}  # usage unknown
             yield Message(role=Role.ASSISTANT, content=[TextBlock(text=text)], metadata=metadata)

@@ -13,12 +13,15 @@ from typing import Any
 
 from claif.common import (
     AuthenticationError,
+    Message,
     ProviderError,
     RateLimitError,
+    Role,
     ToolResultBlock,
     ToolUseBlock,
     TransportError,
 )
+from claif.common.types import make_usage
 from claif.testing import MockProvider, SentRequest, Unsupported
 
 from .call_fixtures import GuideStyleProvider
@@ -81,8 +84,12 @@ class MockHarness:
         for provider in self.providers:
             provider.model = model
 
-    def reply_with_usage(self, parts: Sequence[str], **_: Any) -> None:
-        raise Unsupported("MockProvider reports its own word-count usage")
+    def reply_with_usage(
+        self, parts: Sequence[str], *, model: str, input_tokens: int, output_tokens: int
+    ) -> None:
+        self._use(model)
+        usage = {"usage": make_usage(input_tokens, output_tokens)}
+        self.script.append([*parts[:-1], Message(Role.ASSISTANT, parts[-1], usage)])
 
     def reply_with_tool_call(self, name: str, arguments: Mapping[str, Any], *, model: str) -> None:
         self._use(model)
@@ -151,4 +158,5 @@ class GuideHarness(MockHarness):
         raise Unsupported("the guide-style provider only streams scripted text")
 
     make_unreachable_provider = reply_with_tool_call = auth_failure = rate_limited = _refuse
+    reply_with_usage = _refuse
     server_error_then_success = malformed_chunk = end_marker_then_hang = _refuse

@@ -57,7 +57,7 @@ class Harness(Protocol):
         """A provider whose backend cannot be reached (connection refused, binary missing)."""
 
     def reply(self, parts: Sequence[str], *, model: str) -> None:
-        """Answer with these text parts, streamed in order, then end normally."""
+        """Answer with these parts, streamed in order, then end normally; report no usage."""
 
     def reply_with_usage(
         self, parts: Sequence[str], *, model: str, input_tokens: int, output_tokens: int

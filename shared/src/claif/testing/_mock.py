@@ -15,7 +15,6 @@ from ..common.types import (
     Role,
     TextBlock,
     ToolUseBlock,
-    make_usage,
 )
 from ..providers.base import BaseProvider
 from ..providers.capabilities import Capability
@@ -81,18 +80,13 @@ class MockProvider(BaseProvider):
         if options is not None and not options.stream:
             messages = [merge_messages(messages)]
         for index, message in enumerate(messages):
-            if index == len(messages) - 1:
-                message.metadata.update(self._final_metadata(messages))
+            if index == len(messages) - 1:  # scripted metadata (usage ...) wins
+                message.metadata = {**self._final_metadata(messages), **message.metadata}
             yield message
 
     def _final_metadata(self, messages: list[Message]) -> dict[str, object]:
-        text = "".join(message.text for message in messages)
         calls = any(message.tool_uses for message in messages)
-        return {
-            "model": self.model,
-            "finish_reason": "tool_use" if calls else "stop",
-            "usage": make_usage(1, max(1, len(text.split()))),
-        }
+        return {"model": self.model, "finish_reason": "tool_use" if calls else "stop"}
 
 
 def _as_message(part: str | ToolUseBlock | Message) -> Message:

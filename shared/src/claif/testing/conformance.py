@@ -183,6 +183,12 @@ class ProviderConformance:
         usage = (await _drain(provider.query("Count", self._options())))[-1].metadata[META_USAGE]
         assert usage == {"input_tokens": 7, "output_tokens": 3, "total_tokens": 10}
 
+    async def test_unknown_usage_is_absent(self, harness: Harness, provider: Any) -> None:
+        """A reply whose backend reports no usage has no usage key: unknown is not zero."""
+        self._script(harness.reply, ["no", " count"], model=self.model)
+        metadata = (await _drain(provider.query("hi", self._options())))[-1].metadata
+        assert META_USAGE not in metadata
+
     async def test_streams_text_in_several_messages(self, harness: Harness, provider: Any) -> None:
         """A provider that declares streaming yields a multi-part reply as several Messages."""
         self._require(provider, Capability.STREAMING)
