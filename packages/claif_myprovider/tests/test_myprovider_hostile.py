@@ -1,5 +1,5 @@
-"""MyProvider against a hostile server over real sockets: end markers, caps, wrong shapes,
-disconnects and the overall deadline (issue 6, sections 2 to 4)."""
+"""MyProvider against a hostile server over real sockets: end markers, caps and wrong shapes
+(issue 6, sections 2 to 4; disconnects and the overall deadline are in the conformance suite)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,8 @@ import pytest
 from claif.common import (
     ClaifError,
     ClaifOptions,
-    ClaifTimeoutError,
     Message,
     ProviderError,
-    RateLimitError,
     TransportError,
 )
 from claif_myprovider import MyProvider
@@ -56,10 +54,9 @@ def assert_typed(error: ClaifError) -> None:
 # -- the end marker ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("after_done", ["hold", "comments"])
-async def test_reply_completes_at_done_whatever_follows(backend, provider, after_done):
-    """A server holding the connection or sending keep-alives after [DONE] still replies at once."""
-    backend.enqueue(FakeReply(text=["Hel", "lo"], after_done=after_done))
+async def test_reply_completes_at_done_despite_keep_alive_comments(backend, provider):
+    """A server sending keep-alive comments after [DONE] still gets its reply read at once."""
+    backend.enqueue(FakeReply(text=["Hel", "lo"], after_done="comments"))
     started = time.monotonic()
     messages = await drain(provider.query("Hi", ONE))
     assert time.monotonic() - started < 0.5
@@ -127,14 +124,6 @@ async def test_gzip_bomb_error_body_is_cut_short(backend, provider):
     assert error.status == 500
     assert "exploded" in str(error)
     assert await all_closed(backend)
-
-
-async def test_max_event_bytes_setting_changes_the_cap(backend):
-    """max_event_bytes=1024 refuses a 2 KiB event, naming the 1 KiB cap."""
-    backend.enqueue(FakeReply(text=["x" * 2048]))
-    async with MyProvider(base_url=backend.url, max_event_bytes=1024) as provider:
-        with pytest.raises(TransportError, match="1 KiB cap"):
-            await drain(provider.query("Hi", ONE))
 
 
 @pytest.mark.parametrize("stream", [True, False])
@@ -207,77 +196,3 @@ async def test_lone_surrogates_become_replacement_characters(backend, provider):
     text = "".join(m.text for m in messages)
     assert text == "a\ufffdb\ufffdc"
     text.encode("utf-8")
-
-
-# -- disconnect from another task -------------------------------------------------------------
-
-
-async def test_disconnect_from_another_task_ends_the_stream(backend, provider):
-    """disconnect() during a stream ends it at once with a TransportError: no retry, no socket."""
-    backend.enqueue(FakeReply(text=["a", "b"], stall=30.0, stall_after=2), FakeReply())
-    seen: list[str] = []
-    failure: list[BaseException] = []
-    first = anyio.Event()
-
-    async def consume() -> None:
-        try:
-            async for message in provider.query("Hi"):  # default max_retries: none may happen
-                seen.append(message.text)
-                first.set()
-        except ClaifError as error:
-            failure.append(error)
-
-    async with anyio.create_task_group() as group:
-        group.start_soon(consume)
-        await first.wait()
-        streaming = pool_connections(provider)
-        started = time.monotonic()
-        await provider.disconnect()
-    assert time.monotonic() - started < 1
-    assert seen == ["a"]
-    assert len(failure) == 1
-    assert isinstance(failure[0], TransportError)
-    assert "disconnected" in str(failure[0])
-    assert len(backend.chat_requests) == 1
-    assert not provider.connected
-    # The stalled server reads nothing, so it cannot see the hang-up: ask the client's side.
-    assert len(streaming) == 1
-    assert streaming[0].is_closed()
-
-
-# -- one deadline for the whole call ----------------------------------------------------------
-
-
-async def test_retry_after_beyond_the_timeout_ends_the_call_at_once(backend, provider):
-    """timeout=2 against a 429 asking for 30 s ends at once in RateLimitError(retry_after=30)."""
-    backend.enqueue(FakeFailure.rate_limited("30"), FakeReply())
-    started = time.monotonic()
-    with pytest.raises(RateLimitError) as caught:
-        await drain(provider.query("Hi", ClaifOptions(timeout=2)))
-    assert time.monotonic() - started < 1
-    assert caught.value.retry_after == 30
-    assert len(backend.chat_requests) == 1
-
-
-async def test_stalled_server_ends_at_the_overall_timeout(backend, provider):
-    """timeout=1 against a server stalling for 30 s ends within 2 s, naming 1s and the attempts."""
-    backend.default = FakeReply(stall=30.0)
-    started = time.monotonic()
-    with pytest.raises(ClaifTimeoutError) as caught:
-        await drain(provider.query("Hi", ClaifOptions(timeout=1)))
-    assert time.monotonic() - started < 2
-    error = caught.value
-    assert "1s" in str(error)
-    assert error.timeout == 1
-    assert error.attempts == 1
-    assert "1 attempt" in str(error)
-
-
-async def test_500_then_success_within_the_timeout(backend, provider):
-    """A 500 is retried inside timeout=5 and the second attempt's reply comes through."""
-    backend.enqueue(FakeFailure.json_error(500, "flaky"), FakeReply(text=["ok"]))
-    started = time.monotonic()
-    messages = await drain(provider.query("Hi", ClaifOptions(timeout=5)))
-    assert "".join(m.text for m in messages) == "ok"
-    assert time.monotonic() - started < 2
-    assert len(backend.chat_requests) == 2
