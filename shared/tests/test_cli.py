@@ -189,3 +189,61 @@ def test_help_imports_no_http_client(env):
     )
     assert done.stderr.strip().splitlines()[-1] == "[]"
     assert "query" in done.stdout + done.stderr
+
+
+def test_closed_stdout_ends_quietly(env):
+    """A reader that closes the pipe early ends the command without a traceback."""
+    prompt = "word " * 20000  # the echo reply is far larger than one pipe buffer
+    child = subprocess.Popen(
+        [CLAIF, "query", "-p", "echo", prompt],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stdout is not None
+    child.stdout.read(1)
+    child.stdout.close()  # like `| head -c1`
+    _, stderr = child.communicate(timeout=60)
+    assert b"Traceback" not in stderr
+    assert b"BrokenPipeError" not in stderr
+    assert stderr.strip() == b""
+
+
+def test_closed_stdin_for_dash_is_a_usage_error(env):
+    """`query -` with standard input closed is a one-line usage error, exit 2."""
+    done = subprocess.run(
+        [CLAIF, "query", "-p", "echo", "-"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        pass_fds=(),
+        preexec_fn=lambda: __import__("os").close(0),
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("error:")
+    assert "Traceback" not in done.stderr
+
+
+def test_keys_set_with_closed_stdin_is_a_usage_error(env):
+    """`claif keys set NAME` with standard input closed says so in one line, exit 2."""
+    done = subprocess.run(
+        [CLAIF, "keys", "set", "echo"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=lambda: __import__("os").close(0),
+    )
+    assert done.returncode == 2, done.stderr
+    assert "standard input" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_stdin_prompt_loses_its_trailing_newline(env):
+    """A prompt piped in (`echo hi | claif query -`) arrives without the newline echo adds."""
+    done = claif("query", "-p", "echo", "-", "--json", env=env, stdin="hello there\r\n")
+    assert done.returncode == 0, done.stderr
+    texts = [json.loads(line)["content"][0]["text"] for line in done.stdout.splitlines()]
+    assert "".join(texts) == "hello there"

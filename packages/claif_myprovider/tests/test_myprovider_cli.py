@@ -123,6 +123,9 @@ def test_health_of_a_dead_server_exits_1(tmp_path):
     result = run(["health"], refused_url(), tmp_path)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
+    line = result.stdout.strip()
+    assert line.startswith("myprovider: failing")
+    assert line.count("myprovider:") == 1, line  # the name is said once
 
 
 def test_stream_cut_exits_1(backend, tmp_path):

@@ -49,6 +49,27 @@ def raw_strings(*names: str) -> Callable[[F], F]:
     return decorate
 
 
+def read_stdin(what: str) -> str:
+    """All of standard input; a closed one (``<&-``) is a usage error naming ``what``."""
+    from ..common.errors import ValidationError
+
+    stream = sys.stdin
+    if stream is None or stream.closed:
+        raise ValidationError(f"standard input is closed: there is no {what} to read", field=what)
+    try:
+        return stream.read()
+    except OSError as exc:  # fd 0 closed under a still-open Python file
+        raise ValidationError(
+            f"standard input cannot be read: there is no {what} ({exc.strerror})", field=what
+        ) from exc
+
+
+def without_name(text: str, name: str) -> str:
+    """``text`` without a leading ``name: `` (a claif error already names its provider)."""
+    prefix = f"{name}: "
+    return text[len(prefix) :] if text.startswith(prefix) else text
+
+
 def exit_code_for(error: BaseException) -> int:
     """The documented exit code of an error that ended a command."""
     from ..common.errors import ConfigurationError, SessionError, ValidationError

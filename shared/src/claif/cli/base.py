@@ -15,7 +15,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ._app import EXIT_PROVIDER, STDIN_PROMPT, CLIApp, raw_strings
+from ._app import EXIT_PROVIDER, STDIN_PROMPT, CLIApp, raw_strings, read_stdin, without_name
 
 # The library is imported inside the commands, not here: `--help` must start fast.
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ def read_prompt(prompt: object) -> str:
     from ..common.errors import ValidationError
 
     if prompt == STDIN_PROMPT:
-        text = sys.stdin.read()
+        text = read_stdin("prompt").rstrip("\r\n")  # `echo hi |` adds a line break
         if not text.strip():
             raise ValidationError("the prompt read from standard input is empty", field="prompt")
         return text
@@ -149,8 +149,9 @@ class ProviderCLI(CLIApp):
         async with _connected(provider):
             report = await provider.health()
         status = "ok" if report.ok else "failing"
+        detail = without_name(report.detail, report.provider)
         self.out.print(
-            f"{report.provider}: {status} {report.detail}".rstrip(), markup=False, soft_wrap=True
+            f"{report.provider}: {status} {detail}".rstrip(), markup=False, soft_wrap=True
         )
         return bool(report.ok)
 

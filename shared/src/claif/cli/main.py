@@ -7,7 +7,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..common.errors import ClaifError, ValidationError
-from ._app import EXIT_PROVIDER, CLIApp, raw_strings
+from ._app import EXIT_PROVIDER, CLIApp, raw_strings, read_stdin, without_name
 from .base import ProviderCLI
 
 if TYPE_CHECKING:
@@ -55,12 +55,12 @@ class KeysCommands(CLIApp):
 
 
 def _read_secret(prompt: str) -> str:
-    if sys.stdin.isatty():
+    if sys.stdin is not None and not sys.stdin.closed and sys.stdin.isatty():
         import getpass
 
         value = getpass.getpass(prompt)
     else:
-        value = sys.stdin.readline()
+        value = read_stdin("key").partition("\n")[0]
     value = value.strip()
     if not value:
         raise ValidationError("no key was given", field="key")
@@ -162,7 +162,8 @@ class ClaifCLI(ProviderCLI):
                 if provider:
                     raise  # one provider asked for: its error is the answer, with its exit code
                 healthy = False
-                self.out.print(f"{name}: failing {error}", markup=False, soft_wrap=True)
+                detail = without_name(str(error), name)
+                self.out.print(f"{name}: failing {detail}", markup=False, soft_wrap=True)
             if not healthy:
                 failed.append(name)
         if failed:
