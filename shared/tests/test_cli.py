@@ -247,3 +247,12 @@ def test_stdin_prompt_loses_its_trailing_newline(env):
     assert done.returncode == 0, done.stderr
     texts = [json.loads(line)["content"][0]["text"] for line in done.stdout.splitlines()]
     assert "".join(texts) == "hello there"
+
+
+@pytest.mark.parametrize("command", [["query", "hi", "-p"], ["health", "-p"]])
+def test_provider_flag_without_a_name_says_so(env, command):
+    """`-p` with no name after it is a usage error saying a name is missing."""
+    done = claif(*command, env=env)
+    assert done.returncode == 2, done.stderr
+    assert "--provider needs a value" in done.stderr
+    assert "True" not in done.stderr

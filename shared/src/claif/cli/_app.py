@@ -83,6 +83,8 @@ class CLIApp:
     """A fire command object that renders through injected rich consoles."""
 
     short_flags: ClassVar[dict[str, str]] = {}
+    # Flags that must be followed by a value (fire would read a bare one as True).
+    value_flags: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, out: Console | None = None, err: Console | None = None) -> None:
         self._out = out
@@ -164,8 +166,14 @@ class CLIApp:
         a switch from swallowing the word after it.
         """
         prepared = []
-        for arg in argv:
+        for index, arg in enumerate(argv):
             arg = cls.short_flags.get(arg, arg)
+            if arg in cls.value_flags and not _has_value(argv, index):
+                from ..common.errors import ValidationError
+
+                short = [flag for flag, long in cls.short_flags.items() if long == arg]
+                shown = "/".join([*short, arg])
+                raise ValidationError(f"{shown} needs a value after it", field=arg.lstrip("-"))
             if arg == "-":
                 arg = STDIN_PROMPT
             elif arg in SWITCHES:
@@ -180,9 +188,9 @@ class CLIApp:
 
         from ..common.errors import ClaifError
 
-        args = cls.prepare_argv(sys.argv[1:] if argv is None else argv)
         app = cls()
         try:
+            args = cls.prepare_argv(sys.argv[1:] if argv is None else argv)
             fire.Fire(app, command=args, name=name)
         except KeyboardInterrupt:
             app.err.print("interrupted", style="yellow", markup=False)
@@ -193,6 +201,11 @@ class CLIApp:
             )
             sys.exit(exit_code_for(error))
         sys.exit(EXIT_OK)
+
+
+def _has_value(argv: list[str], index: int) -> bool:
+    following = argv[index + 1] if index + 1 < len(argv) else None
+    return following is not None and (following == "-" or not following.startswith("-"))
 
 
 def _one_line(error: BaseException) -> str:

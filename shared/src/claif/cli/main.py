@@ -112,6 +112,7 @@ class ClaifCLI(ProviderCLI):
     """Claif: query any installed provider, manage keys and sessions."""
 
     short_flags: ClassVar[dict[str, str]] = {"-p": "--provider"}
+    value_flags: ClassVar[frozenset[str]] = frozenset({"--provider"})
 
     def __init__(self, out: Any = None, err: Any = None) -> None:
         super().__init__(out, err)
@@ -125,11 +126,7 @@ class ClaifCLI(ProviderCLI):
     def make_provider(self) -> Any:
         from ..plugins import create_provider
 
-        if not self._chosen:
-            raise ValidationError(
-                "choose a provider with -p NAME (see: claif providers)", field="provider"
-            )
-        return create_provider(self._chosen)
+        return create_provider(_provider_name(self._chosen))
 
     def providers(self, capabilities: bool = False) -> None:
         """List installed providers from metadata alone; --capabilities imports each one."""
@@ -153,7 +150,7 @@ class ClaifCLI(ProviderCLI):
         from ..plugins import list_plugins
 
         self._verbose(verbose)
-        names = [provider] if provider else [info.name for info in list_plugins()]
+        names = [_provider_name(provider)] if provider else [i.name for i in list_plugins()]
         failed = []
         for name in names:
             try:
@@ -205,6 +202,15 @@ class ClaifCLI(ProviderCLI):
             no_stream=no_stream,
             verbose=verbose,
         )
+
+
+def _provider_name(chosen: object) -> str:
+    """The name given to -p; fire hands over True when the flag came without one."""
+    if not chosen or not isinstance(chosen, str):
+        raise ValidationError(
+            "choose a provider with -p NAME (see: claif providers)", field="provider"
+        )
+    return chosen
 
 
 def _describe_capabilities(name: str) -> str:
