@@ -134,6 +134,7 @@ def test_stream_cut_exits_1(backend, tmp_path):
     result = run(["query", "Hi"], backend.url, tmp_path)
     assert result.returncode == 1
     assert "par" in result.stdout
+    assert result.stdout.endswith("\n")  # the error line does not continue the partial text
     assert "Traceback" not in result.stderr
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,9 @@ class Renderer:
 
     def finish(self) -> None:
         """Called once after the last Message."""
+
+    def break_line(self) -> None:
+        """End a line left open, before something else (an error) is printed."""
 
 
 class TextRenderer(Renderer):
@@ -56,6 +60,11 @@ class TextRenderer(Renderer):
                 markup=False,
                 highlight=False,
             )
+
+    def break_line(self) -> None:
+        if not self.ends_with_newline:
+            with contextlib.suppress(OSError):  # a closed stdout has nothing to end
+                self._write("\n")
 
     def _line(self, text: str) -> None:
         if not self.ends_with_newline:

@@ -139,9 +139,13 @@ class ProviderCLI(CLIApp):
         from ._render import make_renderer
 
         renderer = make_renderer(self.out, self.err, as_json=as_json, verbose=self.verbose)
-        async with _connected(provider):
-            async for message in query(provider, prompt, options):
-                renderer.message(message)
+        try:
+            async with _connected(provider):
+                async for message in query(provider, prompt, options):
+                    renderer.message(message)
+        except BaseException:
+            renderer.break_line()  # an error after partial output starts on a line of its own
+            raise
         renderer.finish()
 
     async def _health(self, provider: Any) -> bool:
