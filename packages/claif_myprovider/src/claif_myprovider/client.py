@@ -251,8 +251,8 @@ def in_stream_error(payload: Mapping[str, Any]) -> ProviderError:
     error = payload.get("error")
     code = error.get("code") if isinstance(error, dict) else None
     if isinstance(code, int) and not isinstance(code, bool) and 400 <= code <= 599:
-        return error_from_http(code, {}, _dump(payload), provider=PROVIDER_NAME)
-    text = server_message(_dump(payload)) or "no message"
+        return error_from_http(code, {}, payload, provider=PROVIDER_NAME)
+    text = server_message(payload) or "no message"
     return ProviderError(f"backend error in stream: {text}", provider=PROVIDER_NAME)
 
 
@@ -269,17 +269,10 @@ def _text_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _dump(payload: Any) -> str:
-    try:
-        return json.dumps(payload)
-    except (TypeError, ValueError, RecursionError):
-        return repr(payload)
-
-
 def _wrong_shape(field: str, value: Any) -> TransportError:
     return TransportError(
         f"malformed chunk from the server: {field} is a {type(value).__name__}: "
-        f"{quote_text(_dump(value))}",
+        f"{quote_text(value, as_json=True)}",
         provider=PROVIDER_NAME,
     )
 

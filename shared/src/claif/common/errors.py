@@ -198,13 +198,14 @@ def _seconds_until_http_date(raw: str, now: float) -> float | None:
 def error_from_http(
     status: int,
     headers: Mapping[str, str] | None = None,
-    body: bytes | str = b"",
+    body: Any = b"",
     *,
     provider: str | None = None,
 ) -> ProviderError:
     """Map an HTTP error response to the most specific Claif error.
 
-    The status picks the class; the body only supplies the server's own words.
+    The status picks the class; the body (bytes, text, or an already parsed
+    JSON object) only supplies the server's own words.
     """
     headers = headers or {}
     detail = server_message(body) or _REASONS.get(status, "request failed")
@@ -239,18 +240,26 @@ _REASONS = {
 }
 
 
-def quote_text(text: str | bytes, limit: int = QUOTE_BYTES) -> str:
+def quote_text(text: Any, limit: int = QUOTE_BYTES, *, as_json: bool = False) -> str:
     """A short, quoted excerpt of what a backend sent, safe to put in an error message.
 
     At most ``limit`` UTF-8 bytes, shown with ``repr`` so control characters and
-    lone surrogates stay visible instead of breaking a terminal.
+    lone surrogates stay visible instead of breaking a terminal. A parsed value
+    (or any value with ``as_json``) is shown as its JSON text.
     """
+    if as_json or not isinstance(text, str | bytes):
+        text = _dump(text)
     raw = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
     return repr(raw[:limit].decode("utf-8", "replace"))
 
 
-def server_message(body: bytes | str) -> str:
-    """The server's own error text, from a JSON error object or a short plain body."""
+def server_message(body: Any) -> str:
+    """The server's own error text, from a JSON error object or a short plain body.
+
+    ``body`` is the raw body (bytes or text) or a JSON object already parsed.
+    """
+    if isinstance(body, Mapping | list):
+        return _message_from_json(body)[:MAX_MESSAGE_CHARS]
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     text = text.strip()
     if not text:
