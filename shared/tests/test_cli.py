@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -256,3 +257,174 @@ def test_provider_flag_without_a_name_says_so(env, command):
     assert done.returncode == 2, done.stderr
     assert "--provider needs a value" in done.stderr
     assert "True" not in done.stderr
+
+
+# -- every word checked before anything runs ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["query", "hi", "-p", "echo", "--sytem", "x"], ["--sytem", "--system"]),
+        (["query", "hi", "-p", "echo", "--modle", "x"], ["--modle", "--model"]),
+        (["providers", "extra"], ["'extra'", "no arguments"]),
+        (["providers", "--capabilites"], ["--capabilities"]),
+        (["keys", "set"], ["NAME"]),
+        (["keys", "lst"], ["'lst'", "'list'"]),
+        (["sessions", "show", "s1", "--jsn"], ["--json"]),
+        (["sessions", "show", "s1", "--json=perhaps"], ["--json=yes", "'perhaps'"]),
+        (["helth"], ["'helth'", "'health'"]),
+        (["--json"], ["command"]),
+        (["query", "hi", "-p", "echo", "-x"], ["-x"]),
+        (["query", "hi", "-p", "echo", "--json", "--json"], ["twice"]),
+    ],
+)
+def test_wrong_words_are_one_line_exit_2(env, args, words):
+    """Unknown flags, commands and surplus words: exit 2, one line, nothing printed on stdout."""
+    done = claif(*args, env=env)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    (line,) = done.stderr.strip().splitlines()
+    for word in words:
+        assert word in line
+
+
+def test_a_mistyped_flag_saves_no_session(env, tmp_path):
+    """`--sytem` found before the query: no reply printed and no session written."""
+    done = claif("query", "hi", "-p", "echo", "--sytem", "x", "--session", "s1", env=env)
+    assert done.returncode == 2
+    assert not (tmp_path / "sessions").exists()
+
+
+def test_json_no_writes_text(env):
+    """`--json=no` turns the switch off; `--no-json` too."""
+    for flag in ("--json=no", "--no-json", "--json=false"):
+        done = claif("query", "-p", "echo", "hello there", flag, env=env)
+        assert done.stdout == "hello there\n", flag
+
+
+def test_double_dash_makes_the_rest_the_prompt(env):
+    """`-- --interactive` is a prompt, not fire's REPL."""
+    done = claif("query", "-p", "echo", "--", "--interactive", env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "--interactive\n"
+
+
+def test_keys_set_refuses_a_bad_name_before_asking(env):
+    """`claif keys set ../x` refuses the name without reading a key."""
+    done = subprocess.run(
+        [CLAIF, "keys", "set", "../x"],
+        env=env,
+        input="sk-should-never-be-read\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "../x" in done.stderr
+    assert "standard input" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [[], ["--help"], ["keys"], ["keys", "--help"], ["sessions", "show", "--help"], ["query", "-h"]],
+)
+def test_help_is_plain_and_hyphenated(env, args):
+    """Help goes to stdout with exit 0, without fire's INFO line, flags spelt with -."""
+    done = claif(*args, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert done.stdout.startswith("usage: claif")
+    assert "INFO" not in done.stdout
+    assert "_" not in "".join(re.findall(r"--[\w-]+", done.stdout))
+
+
+def test_query_help_shows_the_short_provider_flag(env):
+    """`claif query --help` lists -p, --provider and --max-tokens."""
+    done = claif("query", "--help", env=env)
+    assert "-p, --provider PROVIDER" in done.stdout
+    assert "--max-tokens N" in done.stdout
+
+
+PROVIDER_CLI = '''
+from typing import ClassVar
+
+from claif.cli.base import Flag, ProviderCLI, run_cli
+from echo_mod import EchoProvider
+
+
+class Shouting(EchoProvider):
+    def __init__(self, greeting="hello", loud=False):
+        super().__init__()
+        self.greeting, self.loud = greeting, loud
+
+    async def query(self, prompt, options=None):
+        text = f"{self.greeting} {prompt}"
+        async for message in super().query(text.upper() if self.loud else text, options):
+            yield message
+
+
+class ShoutCLI(ProviderCLI):
+    """A provider CLI with flags and a command of its own."""
+
+    provider_name: ClassVar[str] = "echo"
+    provider_flags: ClassVar[tuple[Flag, ...]] = (
+        Flag("greeting", "what to say first", metavar="WORD"),
+        Flag("loud", "shout", switch=True),
+    )
+
+    def _commands(self):
+        return [*super()._commands(), "repeat"]
+
+    def make_provider(self):
+        return Shouting(**self.settings)
+
+    def repeat(self, word: str, times: int = 2) -> None:
+        """Print WORD several times.
+
+        Args:
+            word: what to print
+            times: how many times
+        """
+        print(" ".join([str(word)] * int(times)))
+
+
+run_cli(ShoutCLI, name="shout")
+'''
+
+
+@pytest.fixture
+def shout(env, tmp_path):
+    script = tmp_path / "shout.py"
+    script.write_text(PROVIDER_CLI)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(script), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+
+    return run
+
+
+def test_a_provider_cli_adds_flags_that_become_settings(shout):
+    """Declared flags reach the provider's constructor; they are checked like the others."""
+    done = shout("query", "hi", "--greeting", "hey", "--loud")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "HEY HI\n"
+    done = shout("query", "hi", "--greting", "hey")
+    assert done.returncode == 2
+    assert "did you mean --greeting?" in done.stderr
+    assert "--greeting WORD" in shout("query", "--help").stdout
+
+
+def test_a_provider_cli_adds_a_command(shout):
+    """A method listed in _commands is a command, with its own checked arguments and help."""
+    assert shout("repeat", "ho", "--times", "3").stdout == "ho ho ho\n"
+    assert shout("repeat", "ho", "--loud").returncode == 2  # provider flags are not its flags
+    assert "repeat" in shout("--help").stdout
+    assert "--times N" in shout("repeat", "--help").stdout

@@ -9,7 +9,7 @@ from importlib.metadata import entry_points
 import pytest
 
 import claif_myprovider
-from claif.testing import ProviderConformance
+from claif.testing import CLIConformance, ProviderConformance
 from claif_myprovider import MyProvider
 from claif_myprovider.testing import FakeBackend, MyProviderHarness
 
@@ -54,6 +54,14 @@ def test_capabilities_are_declared_as_data():
 
 class TestMyProviderConformance(ProviderConformance):
     """Core's contract tests, run against MyProvider and its fake backend."""
+
+    @pytest.fixture
+    def harness(self, backend: FakeBackend) -> MyProviderHarness:
+        return MyProviderHarness(backend)
+
+
+class TestMyProviderCLIConformance(CLIConformance):
+    """Core's command-line tests, run against the real claif-myp and the fake backend."""
 
     @pytest.fixture
     def harness(self, backend: FakeBackend) -> MyProviderHarness:

@@ -8,7 +8,7 @@ whose ``query`` is then taken as one attempt.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Protocol
 
 from .common.options import ClaifOptions
@@ -37,8 +37,12 @@ def query(
     options: ClaifOptions | None = None,
     *,
     policy: RetryPolicy | None = None,
-) -> AsyncIterator[Message]:
-    """Stream a reply through the call path; bad options are refused here, before any I/O."""
+) -> AsyncGenerator[Message, None]:
+    """Stream a reply through the call path; bad options are refused here, before any I/O.
+
+    It is an async generator: ``contextlib.aclosing`` ends it at once (connection
+    released) when a caller stops reading early.
+    """
     return call(provider, attempt_of(provider), prompt, options, policy=policy)
 
 

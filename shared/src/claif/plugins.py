@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .common.errors import ConfigurationError
+from .common.errors import ClaifError, ConfigurationError
+
+if TYPE_CHECKING:
+    from .providers.capabilities import Capability
 
 __all__ = [
     "PluginInfo",
     "create_provider",
+    "declared_capabilities",
     "list_plugins",
     "load_provider_class",
 ]
@@ -77,18 +81,71 @@ def find_plugin(name: str) -> PluginInfo:
 
 
 def load_provider_class(name: str) -> type[Any]:
-    """Import the chosen provider; a failing import names its distribution and why."""
+    """Import the chosen provider and check it is one; a failure names its distribution and why.
+
+    A plugin's import may raise anything, ``SystemExit`` included: it becomes a
+    ConfigurationError, so one broken plugin never ends the program or hides
+    the others.
+    """
     entry_point, info = _find(name)
     try:
-        return entry_point.load()  # type: ignore[no-any-return]
-    except Exception as exc:
+        loaded = entry_point.load()
+    except (Exception, SystemExit) as exc:
+        raise _broken(info, "failed to import", exc) from exc
+    from .providers.base import BaseProvider
+
+    if not isinstance(loaded, type) or not issubclass(loaded, BaseProvider):
+        what = f"class {loaded.__name__}" if isinstance(loaded, type) else type(loaded).__name__
         raise ConfigurationError(
-            f"provider {name!r} from {info.label} failed to import: {type(exc).__name__}: {exc}",
+            f"{info.label} registers {info.target}, which is a {what}, "
+            "not a subclass of claif's BaseProvider",
             provider=name,
-        ) from exc
+        )
+    return loaded
 
 
 def create_provider(name: str, **kwargs: Any) -> Any:
-    """Import and instantiate the provider called ``name``."""
+    """Import and instantiate the provider called ``name``, with its capabilities checked.
+
+    A ClaifError from the constructor (a missing key, a bad setting) is the
+    user's to fix and passes through; anything else is the plugin's fault and
+    is reported with its distribution.
+    """
+    from .providers.capabilities import capabilities_of
+
     provider_class = load_provider_class(name)
-    return provider_class(**kwargs)
+    info = find_plugin(name)
+    try:
+        provider = provider_class(**kwargs)
+    except ClaifError:
+        raise
+    except (Exception, SystemExit) as exc:
+        raise _broken(info, "failed to start", exc) from exc
+    try:
+        capabilities_of(provider)
+    except (Exception, SystemExit) as exc:
+        raise _broken(info, "declares bad capabilities", exc) from exc
+    return provider
+
+
+def declared_capabilities(name: str) -> frozenset[Capability]:
+    """What the provider called ``name`` declares; it is built only if it declares per instance."""
+    from .providers.capabilities import capabilities_of
+
+    provider_class = load_provider_class(name)
+    if isinstance(getattr(provider_class, "capabilities", None), property):
+        return capabilities_of(create_provider(name))  # checked there
+    try:
+        return capabilities_of(provider_class)
+    except (Exception, SystemExit) as exc:
+        raise _broken(find_plugin(name), "declares bad capabilities", exc) from exc
+
+
+def _broken(info: PluginInfo, what: str, exc: BaseException) -> ConfigurationError:
+    """One line for a plugin that broke, naming its distribution and the reason."""
+    reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if isinstance(exc, SystemExit):
+        reason = f"it called sys.exit({exc.code!r})"
+    elif isinstance(exc, ClaifError):
+        reason = exc.message
+    return ConfigurationError(f"{info.label} {what}: {reason}", provider=info.name)

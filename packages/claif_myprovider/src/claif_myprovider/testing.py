@@ -22,6 +22,7 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -247,6 +248,14 @@ class MyProviderHarness(Harness):
 
     def requests(self) -> list[SentRequest]:
         return [_sent_request(request.json()) for request in self.backend.chat_requests]
+
+    def cli_command(self) -> list[str]:
+        """``claif-myp`` next to this interpreter, or the module when no script is installed."""
+        script = Path(sys.executable).with_name("claif-myp")
+        return [str(script)] if script.exists() else [sys.executable, "-m", "claif_myprovider.cli"]
+
+    def cli_environment(self) -> dict[str, str]:
+        return {"MYPROVIDER_BASE_URL": self.backend.url, "MYPROVIDER_API_KEY": ""}
 
     def open_resources(self) -> int:
         """TCP connections still open, idle keep-alive ones in a provider's pool included."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar, cast
@@ -9,7 +10,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar, cast
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from ._commands import Flag
+
 __all__ = [
+    "EXIT_CLOSED_PIPE",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_PROVIDER",
@@ -26,13 +30,11 @@ EXIT_OK = 0
 EXIT_PROVIDER = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_CLOSED_PIPE = 141  # what a shell shows for `yes | head`: 128 + SIGPIPE
 
 # fire reads a lone "-" as its command separator, so it is swapped for this
 # token before parsing; a real argv can never hold a NUL byte.
 STDIN_PROMPT = "\x00stdin"
-
-# Boolean flags of the Claif command lines; see CLIApp.prepare_argv.
-SWITCHES = frozenset({"--json", "--no-stream", "--no_stream", "--verbose", "--capabilities"})
 
 
 def raw_strings(*names: str) -> Callable[[F], F]:
@@ -82,32 +84,28 @@ def exit_code_for(error: BaseException) -> int:
 class CLIApp:
     """A fire command object that renders through injected rich consoles."""
 
+    # One-letter spellings of flags, such as {"-p": "--provider"}.
     short_flags: ClassVar[dict[str, str]] = {}
-    # Flags that must be followed by a value (fire would read a bare one as True).
-    value_flags: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, out: Console | None = None, err: Console | None = None) -> None:
         self._out = out
         self._err = err
         self.verbose = False
+        self.settings: dict[str, Any] = {}  # values of the flags _extra_flags adds
         self._stop_logging: Callable[[], None] | None = None
 
     @property
     def out(self) -> Console:
         """Standard output, made on first use: ``--help`` never pays for rich."""
         if self._out is None:
-            from rich.console import Console
-
-            self._out = Console(highlight=False)
+            self._out = _console(stderr=False)
         return self._out
 
     @property
     def err(self) -> Console:
         """Standard error, for errors, warnings and verbose logs."""
         if self._err is None:
-            from rich.console import Console
-
-            self._err = Console(stderr=True, highlight=False)
+            self._err = _console(stderr=True)
         return self._err
 
     def _commands(self) -> list[str]:
@@ -158,43 +156,24 @@ class CLIApp:
                 self._stop_logging()
                 self._stop_logging = None
 
-    @classmethod
-    def prepare_argv(cls, argv: list[str]) -> list[str]:
-        """Swap ``-`` for the stdin token, expand short flags, pin switches to True.
-
-        fire would read ``--json "Hi"`` as ``json="Hi"``; ``--json=True`` keeps
-        a switch from swallowing the word after it.
-        """
-        prepared = []
-        for index, arg in enumerate(argv):
-            arg = cls.short_flags.get(arg, arg)
-            if arg in cls.value_flags and not _has_value(argv, index):
-                from ..common.errors import ValidationError
-
-                short = [flag for flag, long in cls.short_flags.items() if long == arg]
-                shown = "/".join([*short, arg])
-                raise ValidationError(f"{shown} needs a value after it", field=arg.lstrip("-"))
-            if arg == "-":
-                arg = STDIN_PROMPT
-            elif arg in SWITCHES:
-                arg = f"{arg}=True"
-            prepared.append(arg)
-        return prepared
+    def _extra_flags(self, command: str) -> tuple[Flag, ...]:
+        """Flags this CLI adds to ``command`` beyond the method's own (see ProviderCLI)."""
+        return ()
 
     @classmethod
     def main(cls, argv: list[str] | None = None, *, name: str) -> NoReturn:
-        """Parse ``argv`` with fire, run the command and exit with its code."""
-        import fire
-
+        """Check ``argv`` against the command it names, run it through fire, exit with its code."""
         from ..common.errors import ClaifError
 
         app = cls()
         try:
-            args = cls.prepare_argv(sys.argv[1:] if argv is None else argv)
-            fire.Fire(app, command=args, name=name)
+            app._dispatch(sys.argv[1:] if argv is None else argv, name)
         except KeyboardInterrupt:
             app.err.print("interrupted", style="yellow", markup=False)
             sys.exit(EXIT_INTERRUPTED)
+        except BrokenPipeError:
+            _quiet_closed_stdout()
+            sys.exit(EXIT_CLOSED_PIPE)
         except ClaifError as error:  # anything else is a bug and keeps its traceback
             app.err.print(
                 _one_line(error), style="red", markup=False, highlight=False, soft_wrap=True
@@ -202,10 +181,50 @@ class CLIApp:
             sys.exit(exit_code_for(error))
         sys.exit(EXIT_OK)
 
+    def _dispatch(self, argv: list[str], program: str) -> None:
+        from ._commands import describe
+        from ._parse import HelpRequest, parse_command_line
 
-def _has_value(argv: list[str], index: int) -> bool:
-    following = argv[index + 1] if index + 1 < len(argv) else None
-    return following is not None and (following == "-" or not following.startswith("-"))
+        request = parse_command_line(
+            describe(self), argv, program=program, short_flags=self.short_flags
+        )
+        if isinstance(request, HelpRequest):
+            from ._help import help_text
+
+            text = help_text(request.target, program=program, short_flags=self.short_flags)
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            return
+        import fire
+
+        self.settings = request.settings
+        fire.Fire(self, command=request.fire_argv(STDIN_PROMPT), name=program)
+
+
+def _console(*, stderr: bool) -> Console:
+    """A rich console that lets a closed pipe raise BrokenPipeError like any write.
+
+    rich's own reaction is SystemExit from inside the write; raised in the middle
+    of a stream that skips every ``finally`` on the way out and leaves async
+    generators half closed.
+    """
+    from rich.console import Console
+
+    class PipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError("the reader of standard output has gone")
+
+    return PipeConsole(stderr=stderr, highlight=False)
+
+
+def _quiet_closed_stdout() -> None:
+    """After the reader of standard output left: no flush may fail again at exit."""
+    import os
+
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def _one_line(error: BaseException) -> str:

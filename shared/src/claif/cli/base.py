@@ -1,28 +1,32 @@
 """The command-line base every provider's CLI subclasses in a few lines.
 
-fire parses, the library works, rich renders. A subclass sets ``provider_name``
-and implements ``make_provider``, importing its provider module inside it so
-that ``--help`` never pays for an HTTP client or a vendor SDK.
+Core checks the words, fire dispatches, the library works, rich renders. A
+subclass sets ``provider_name`` and implements ``make_provider``, importing its
+provider module inside it so that ``--help`` never pays for an HTTP client or
+a vendor SDK.
 
-fire is handed an instance, not the class, so ``--help`` lists the commands;
-provider settings such as a base URL therefore come from the environment or
-the config file, not from constructor flags.
+Every word of a command line is checked against the commands' signatures
+before anything runs (see ``_parse``); a subclass adds flags of its own with
+``provider_flags`` (they arrive in ``self.settings``) and commands of its own
+with methods listed in ``_commands``.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._app import EXIT_PROVIDER, STDIN_PROMPT, CLIApp, raw_strings, read_stdin, without_name
+from ._commands import Flag
 
 # The library is imported inside the commands, not here: `--help` must start fast.
 if TYPE_CHECKING:
     from ..common.options import ClaifOptions
     from ..providers.base import BaseProvider
 
-__all__ = ["ProviderCLI", "build_options", "read_prompt", "run_cli"]
+__all__ = ["Flag", "ProviderCLI", "build_options", "read_prompt", "run_cli"]
 
 
 def read_prompt(prompt: object) -> str:
@@ -78,13 +82,18 @@ class ProviderCLI(CLIApp):
     """Query a provider from the shell: ``query``, ``health``, ``models``."""
 
     provider_name: ClassVar[str] = "provider"
+    # Flags of this provider's own (its settings), accepted by every command that builds it.
+    provider_flags: ClassVar[tuple[Flag, ...]] = ()
 
     def make_provider(self) -> BaseProvider:
-        """Build the provider; subclasses import their provider module here."""
+        """Build the provider from ``self.settings``; import its module here, not at the top."""
         raise NotImplementedError
 
     def _commands(self) -> list[str]:
         return ["health", "models", "query"]
+
+    def _extra_flags(self, command: str) -> tuple[Flag, ...]:
+        return self.provider_flags if command in ("query", "health", "models") else ()
 
     @raw_strings("prompt", "model", "system", "session")
     def query(
@@ -101,11 +110,20 @@ class ProviderCLI(CLIApp):
         no_stream: bool = False,
         verbose: bool = False,
     ) -> None:
-        """Ask the provider and stream the reply as it arrives.
+        """Ask the provider and print the reply as it streams in.
 
-        PROMPT may be - to read it from standard input. --image takes a path
-        (or several, comma-separated); --session keeps the conversation on disk;
-        --json prints one JSON object per message.
+        Args:
+            prompt: what to ask; - reads it from standard input
+            model: the model to ask instead of the provider's default
+            system: a system prompt
+            image: an image file to attach (several: comma-separated)
+            session: keep the conversation under this name and continue it
+            max_tokens: the most tokens the reply may use
+            temperature: sampling temperature, 0 to 2
+            timeout: seconds for the whole reply, retries included
+            json: print one JSON object per message instead of text
+            no_stream: wait for the whole reply, then print it
+            verbose: log requests and show model, finish reason and tokens
         """
         self._verbose(verbose)
         text = read_prompt(prompt)
@@ -122,13 +140,21 @@ class ProviderCLI(CLIApp):
         self._run(lambda: self._query(self.make_provider(), text, options, as_json=json))
 
     def health(self, verbose: bool = False) -> None:
-        """Check that the provider's backend answers; exit 1 if it does not."""
+        """Check that the provider's backend answers; exit 1 if it does not.
+
+        Args:
+            verbose: log what the check does
+        """
         self._verbose(verbose)
         if not self._run(lambda: self._health(self.make_provider())):
             sys.exit(EXIT_PROVIDER)
 
     def models(self, verbose: bool = False) -> None:
-        """List the models the backend offers, one per line."""
+        """List the models the backend offers, one per line.
+
+        Args:
+            verbose: log what the listing does
+        """
         self._verbose(verbose)
         self._run(lambda: self._models(self.make_provider()))
 
@@ -140,8 +166,8 @@ class ProviderCLI(CLIApp):
 
         renderer = make_renderer(self.out, self.err, as_json=as_json, verbose=self.verbose)
         try:
-            async with _connected(provider):
-                async for message in query(provider, prompt, options):
+            async with _connected(provider), aclosing(query(provider, prompt, options)) as stream:
+                async for message in stream:
                     renderer.message(message)
         except BaseException:
             renderer.break_line()  # an error after partial output starts on a line of its own

@@ -24,7 +24,11 @@ class KeysCommands(CLIApp):
 
     @raw_strings("name")
     def set(self, name: str) -> None:
-        """Store the key for NAME, read from standard input or typed at a hidden prompt."""
+        """Store the key for NAME, read from standard input or typed at a hidden prompt.
+
+        Args:
+            name: the provider the key is for, such as myprovider
+        """
         from ..config import KeyStore, check_key_name
 
         check_key_name(name)  # first: nobody should paste a key only to hear the name is bad
@@ -47,7 +51,11 @@ class KeysCommands(CLIApp):
 
     @raw_strings("name")
     def delete(self, name: str) -> None:
-        """Forget the stored key for NAME."""
+        """Forget the stored key for NAME.
+
+        Args:
+            name: the provider whose key goes
+        """
         from ..config import KeyStore
 
         KeyStore().delete(name)
@@ -81,7 +89,12 @@ class SessionsCommands(CLIApp):
 
     @raw_strings("session_id")
     def show(self, session_id: str, json: bool = False) -> None:
-        """Print a session's messages (--json for one JSON object per message)."""
+        """Print a session's messages.
+
+        Args:
+            session_id: the session's name, as given to --session
+            json: print one JSON object per message
+        """
         import json as jsonlib
 
         from ..sessions import SessionManager
@@ -95,7 +108,11 @@ class SessionsCommands(CLIApp):
 
     @raw_strings("session_id")
     def delete(self, session_id: str) -> None:
-        """Delete a saved session."""
+        """Delete a saved session.
+
+        Args:
+            session_id: the session's name, as given to --session
+        """
         from ..sessions import SessionManager
 
         SessionManager().delete(session_id)
@@ -112,7 +129,6 @@ class ClaifCLI(ProviderCLI):
     """Claif: query any installed provider, manage keys and sessions."""
 
     short_flags: ClassVar[dict[str, str]] = {"-p": "--provider"}
-    value_flags: ClassVar[frozenset[str]] = frozenset({"--provider"})
 
     def __init__(self, out: Any = None, err: Any = None) -> None:
         super().__init__(out, err)
@@ -129,7 +145,11 @@ class ClaifCLI(ProviderCLI):
         return create_provider(_provider_name(self._chosen))
 
     def providers(self, capabilities: bool = False) -> None:
-        """List installed providers from metadata alone; --capabilities imports each one."""
+        """List the installed providers: name, distribution, version.
+
+        Args:
+            capabilities: also show what each declares (imports every provider)
+        """
         from ..plugins import list_plugins
 
         plugins = list_plugins()
@@ -146,7 +166,12 @@ class ClaifCLI(ProviderCLI):
 
     @raw_strings("provider")
     def health(self, provider: str | None = None, verbose: bool = False) -> None:  # type: ignore[override]
-        """Check one provider (-p NAME) or every installed one; exit 1 if any fails."""
+        """Check one provider or every installed one; exit 1 if any fails.
+
+        Args:
+            provider: the provider to check (default: all of them)
+            verbose: log what the checks do
+        """
         from ..plugins import list_plugins
 
         self._verbose(verbose)
@@ -167,9 +192,18 @@ class ClaifCLI(ProviderCLI):
             sys.exit(EXIT_PROVIDER)
 
     async def _health_of(self, name: str) -> bool:
+        from ..common.errors import ProviderError
         from ..plugins import create_provider
 
-        return await self._health(create_provider(name))
+        provider = create_provider(name)
+        try:
+            return await self._health(provider)
+        except (ClaifError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # a plugin's bug must not stop the other checks
+            raise ProviderError(
+                f"health check crashed: {type(exc).__name__}: {exc}", provider=name
+            ) from exc
 
     @raw_strings("prompt", "provider", "model", "system", "session")
     def query(  # type: ignore[override]
@@ -187,7 +221,13 @@ class ClaifCLI(ProviderCLI):
         no_stream: bool = False,
         verbose: bool = False,
     ) -> None:
-        """Ask provider -p NAME and stream the reply; PROMPT may be - for standard input."""
+        """Ask an installed provider and print the reply as it streams in.
+
+        Args:
+            provider: the provider to ask (see: claif providers)
+
+        The other arguments are those of every provider's query command.
+        """
         self._chosen = provider
         super().query(
             prompt,
@@ -205,7 +245,7 @@ class ClaifCLI(ProviderCLI):
 
 
 def _provider_name(chosen: object) -> str:
-    """The name given to -p; fire hands over True when the flag came without one."""
+    """The name given to -p, which query needs (health without one checks every provider)."""
     if not chosen or not isinstance(chosen, str):
         raise ValidationError(
             "choose a provider with -p NAME (see: claif providers)", field="provider"
@@ -214,17 +254,12 @@ def _provider_name(chosen: object) -> str:
 
 
 def _describe_capabilities(name: str) -> str:
-    from ..plugins import load_provider_class
-    from ..providers.capabilities import capabilities_of
+    from ..plugins import declared_capabilities
 
     try:
-        provider_class = load_provider_class(name)
-        declared: Any = provider_class
-        if isinstance(getattr(provider_class, "capabilities", None), property):
-            declared = provider_class()  # declared per instance; building one does no I/O
-        return ",".join(sorted(item.value for item in capabilities_of(declared)))
+        return ",".join(sorted(item.value for item in declared_capabilities(name)))
     except ClaifError as error:
-        return f"unavailable: {error}"
+        return f"unavailable: {without_name(str(error), name)}"
 
 
 def main() -> None:

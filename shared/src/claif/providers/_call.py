@@ -27,7 +27,7 @@ import contextvars
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from .._deadline import Deadline
@@ -99,7 +99,7 @@ def call(
     options: ClaifOptions | None = None,
     *,
     policy: RetryPolicy | None = None,
-) -> AsyncIterator[Message]:
+) -> AsyncGenerator[Message, None]:
     """The whole call; bad input is refused here, at the call, before any I/O."""
     check_text("prompt", prompt)
     check_options(provider, options)
@@ -109,7 +109,7 @@ def call(
 
 async def _run(
     provider: Any, attempt: Attempt, prompt: str, options: ClaifOptions, policy: RetryPolicy
-) -> AsyncIterator[Message]:
+) -> AsyncGenerator[Message, None]:
     import anyio  # here, not at import: listing providers must not load it
 
     state = _Call(provider, options, policy)

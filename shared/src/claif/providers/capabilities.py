@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..common.errors import ValidationError
@@ -34,6 +34,13 @@ def parse_capabilities(
     values: Iterable[Capability | str], *, provider: str | None = None
 ) -> frozenset[Capability]:
     """Turn declared strings into Capabilities; an unknown word is a ValidationError."""
+    if isinstance(values, Mapping | bytes) or not isinstance(values, Iterable):
+        raise ValidationError(
+            "capabilities must be a set of capability names, "
+            f"not {type(values).__name__} {values!r:.60}",
+            field="capabilities",
+            provider=provider,
+        )
     parsed: set[Capability] = set()
     for value in values:
         try:

@@ -1,4 +1,4 @@
-"""Public test helpers: MockProvider, fast retries, and the conformance suite providers subclass.
+"""Public test helpers: MockProvider, fast retries, and the conformance suites providers subclass.
 
 The conformance suite imports pytest, so it is loaded only when asked for. The
 scripted HTTP server providers' fakes are built on is the submodule
@@ -14,6 +14,7 @@ from ._mock import MockProvider
 from ._retries import fast_retries
 
 __all__ = [
+    "CLIConformance",
     "Harness",
     "MockProvider",
     "ProviderConformance",
@@ -28,4 +29,8 @@ def __getattr__(name: str) -> Any:
         from .conformance import ProviderConformance
 
         return ProviderConformance
+    if name == "CLIConformance":
+        from .cli_conformance import CLIConformance
+
+        return CLIConformance
     raise AttributeError(f"module 'claif.testing' has no attribute {name!r}")

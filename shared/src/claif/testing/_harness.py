@@ -105,3 +105,15 @@ class Harness(Protocol):
 
     def open_resources(self) -> int:
         """Connections (or child processes) the backend still has open or alive."""
+
+    def cli_command(self) -> Sequence[str]:
+        """The provider's console script as an argv prefix, such as ``["/venv/bin/claif-myp"]``.
+
+        The CLI part of the suite runs it as a child process with
+        :meth:`cli_environment` added, so it reaches this same fake backend.
+        """
+        raise Unsupported("this harness names no console script")
+
+    def cli_environment(self) -> Mapping[str, str]:
+        """Environment variables that point the console script at the fake backend."""
+        return {}
