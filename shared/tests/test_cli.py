@@ -428,3 +428,13 @@ def test_a_provider_cli_adds_a_command(shout):
     assert shout("repeat", "ho", "--loud").returncode == 2  # provider flags are not its flags
     assert "repeat" in shout("--help").stdout
     assert "--times N" in shout("repeat", "--help").stdout
+
+
+@pytest.mark.parametrize(
+    "prompt", ["3", "a,b", "[1, 2]", "True", "None", "{'x': 1}", 'it\'s "x"\n\\n']
+)
+def test_a_prompt_reaches_the_provider_exactly_as_typed(env, prompt):
+    """Words fire would evaluate (numbers, commas, lists, True) arrive as the text typed."""
+    done = claif("query", "-p", "echo", prompt, "--model", "3", env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == prompt + "\n"

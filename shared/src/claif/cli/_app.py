@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -20,10 +20,8 @@ __all__ = [
     "EXIT_USAGE",
     "STDIN_PROMPT",
     "CLIApp",
-    "raw_strings",
 ]
 
-F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
 
 EXIT_OK = 0
@@ -32,23 +30,9 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 EXIT_CLOSED_PIPE = 141  # what a shell shows for `yes | head`: 128 + SIGPIPE
 
-# fire reads a lone "-" as its command separator, so it is swapped for this
-# token before parsing; a real argv can never hold a NUL byte.
+# A prompt of "-" reaches the command as this token (a real argv never holds a
+# NUL byte), so a prompt that is literally "\x00stdin" cannot be typed.
 STDIN_PROMPT = "\x00stdin"
-
-
-def raw_strings(*names: str) -> Callable[[F], F]:
-    """Keep these arguments as typed: fire would turn ``3`` into 3 and ``a,b`` into a tuple."""
-    from fire import decorators
-
-    # fire keeps this metadata as a public attribute of the function and then lists
-    # it in usage errors as a command group; an underscore name keeps it private.
-    decorators.FIRE_METADATA = "_fire_metadata"
-
-    def decorate(func: F) -> F:
-        return cast(F, decorators.SetParseFns(**dict.fromkeys(names, str))(func))
-
-    return decorate
 
 
 def read_stdin(what: str) -> str:

@@ -9,6 +9,8 @@ read without :mod:`inspect` or fire, so ``--help`` stays fast.
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +45,20 @@ class Parameter:
     help: str = ""
     setting: bool = False  # a declared Flag: goes to the provider, not to the method
     metavar: str = ""
+    kind: type = str  # what a value is converted to: str, int or float
+
+    def convert(self, value: str) -> object:
+        """The typed value, or ValueError naming what was expected."""
+        if self.kind is str:
+            return value
+        what = "a whole number" if self.kind is int else "a number"
+        try:
+            number = self.kind(value)
+        except ValueError:
+            number = None
+        if number is None or not math.isfinite(number):
+            raise ValueError(f"{self.spelling} takes {what}, not {value!r}")
+        return number
 
     @property
     def spelling(self) -> str:
@@ -117,13 +133,15 @@ def _parameters(app: Any, method: Any) -> tuple[Parameter, ...]:
     for index, name in enumerate(names):
         has_default = index >= first_default
         default = defaults[index - first_default] if has_default else None
+        kind = _kind(annotations.get(name))
         parameters.append(
             Parameter(
                 name,
                 positional=not has_default,
                 switch=isinstance(default, bool),
                 help=helps.get(name, ""),
-                metavar=_metavar(annotations.get(name)),
+                metavar="N" if kind is not str else "",
+                kind=kind,
             )
         )
     extra = getattr(app, "_extra_flags", None)
@@ -134,10 +152,12 @@ def _parameters(app: Any, method: Any) -> tuple[Parameter, ...]:
     return tuple(parameters)
 
 
-def _metavar(annotation: object) -> str:
-    """``N`` for a number, else empty (help then shows the name in capitals)."""
-    text = str(annotation)
-    return "N" if "int" in text or "float" in text else ""
+def _kind(annotation: object) -> type:
+    """int or float when the annotation (a string, with postponed annotations) names one."""
+    words = set(re.findall(r"\w+", str(annotation)))
+    if "int" in words:
+        return int
+    return float if "float" in words else str
 
 
 def _doc_parts(doc: str | None) -> tuple[str, str]:

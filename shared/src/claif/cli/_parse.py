@@ -43,17 +43,18 @@ class Invocation:
     settings: dict[str, Any] = field(default_factory=dict)
 
     def fire_argv(self, stdin_token: str) -> list[str]:
-        """The words fire gets: the command's path, then ``--name=value`` for each value.
+        """The words fire gets: the command's path, then ``--name=<Python literal>``.
 
-        A prompt of ``-`` becomes ``stdin_token`` (fire reads a lone ``-`` as
-        its separator); the ``=`` form keeps values such as ``--interactive``
-        from being read as flags.
+        Values are already typed, and written as literals fire evaluates back
+        to exactly them: a model called ``3`` stays a string, ``a,b`` is not
+        a tuple, ``--interactive`` is not a flag. A prompt of ``-`` becomes
+        ``stdin_token``.
         """
         argv = list(self.command.path)
         for name, value in self.values.items():
             if name == "prompt" and value == "-":
                 value = stdin_token
-            argv.append(f"--{name}={value}")
+            argv.append(f"--{name}={value!r}")
         return argv
 
 
@@ -94,6 +95,9 @@ class _Reader:
         return " ".join([self.program, *self.command.path])
 
     def read(self, words: Sequence[str]) -> Invocation | HelpRequest:
+        before_separator = words[: words.index("--")] if "--" in words else words
+        if HELP_FLAGS.intersection(before_separator):
+            return HelpRequest(self.command)  # help wins over any other mistake on the line
         index = 0
         while index < len(words):
             word = words[index]
@@ -101,8 +105,6 @@ class _Reader:
             if word == "--":
                 self.positionals.extend(words[index:])
                 break
-            if word in HELP_FLAGS:
-                return HelpRequest(self.command)
             if word == "-" or not word.startswith("-") or _is_number(word):
                 self.positionals.append(word)
                 continue
@@ -160,7 +162,13 @@ class _Reader:
             )
         invocation = Invocation(self.command)
         settings = {p.name for p in self.command.parameters if p.setting}
+        by_name = {p.name: p for p in self.command.parameters}
         for name, value in self.given.items():
+            if isinstance(value, str):
+                try:
+                    value = by_name[name].convert(value)
+                except ValueError as exc:
+                    raise UsageError(f"{exc} ({self.where})", field=name) from None
             (invocation.settings if name in settings else invocation.values)[name] = value
         return invocation
 

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ._app import EXIT_PROVIDER, STDIN_PROMPT, CLIApp, raw_strings, read_stdin, without_name
+from ._app import EXIT_PROVIDER, STDIN_PROMPT, CLIApp, read_stdin, without_name
 from ._commands import Flag
 
 # The library is imported inside the commands, not here: `--help` must start fast.
@@ -95,7 +95,6 @@ class ProviderCLI(CLIApp):
     def _extra_flags(self, command: str) -> tuple[Flag, ...]:
         return self.provider_flags if command in ("query", "health", "models") else ()
 
-    @raw_strings("prompt", "model", "system", "session")
     def query(
         self,
         prompt: str,

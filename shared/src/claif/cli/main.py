@@ -7,7 +7,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..common.errors import ClaifError, ValidationError
-from ._app import EXIT_PROVIDER, CLIApp, raw_strings, read_stdin, without_name
+from ._app import EXIT_PROVIDER, CLIApp, read_stdin, without_name
 from .base import ProviderCLI
 
 if TYPE_CHECKING:
@@ -22,7 +22,6 @@ class KeysCommands(CLIApp):
     def _commands(self) -> list[str]:
         return ["delete", "list", "path", "set"]
 
-    @raw_strings("name")
     def set(self, name: str) -> None:
         """Store the key for NAME, read from standard input or typed at a hidden prompt.
 
@@ -49,7 +48,6 @@ class KeysCommands(CLIApp):
 
         self.out.print(str(keys_path()), markup=False, soft_wrap=True)
 
-    @raw_strings("name")
     def delete(self, name: str) -> None:
         """Forget the stored key for NAME.
 
@@ -87,7 +85,6 @@ class SessionsCommands(CLIApp):
 
         self._rows([_session_row(summary) for summary in SessionManager().list()])
 
-    @raw_strings("session_id")
     def show(self, session_id: str, json: bool = False) -> None:
         """Print a session's messages.
 
@@ -106,7 +103,6 @@ class SessionsCommands(CLIApp):
             else:
                 self.out.print(f"{message.role.value}: {message.text}", markup=False)
 
-    @raw_strings("session_id")
     def delete(self, session_id: str) -> None:
         """Delete a saved session.
 
@@ -164,7 +160,6 @@ class ClaifCLI(ProviderCLI):
                 row.append(_describe_capabilities(row[0]))
         self._rows(rows)
 
-    @raw_strings("provider")
     def health(self, provider: str | None = None, verbose: bool = False) -> None:  # type: ignore[override]
         """Check one provider or every installed one; exit 1 if any fails.
 
@@ -205,7 +200,6 @@ class ClaifCLI(ProviderCLI):
                 f"health check crashed: {type(exc).__name__}: {exc}", provider=name
             ) from exc
 
-    @raw_strings("prompt", "provider", "model", "system", "session")
     def query(  # type: ignore[override]
         self,
         prompt: str,
