@@ -40,12 +40,16 @@ async def test_runs_play_in_order_then_the_default(fake: FakeExecutable):
     assert await run(fake) == ([b"second", b"\xff raw"], 0)
     assert await run(fake) == ([b"default"], 0)
     assert fake.pending() == 0
+    fake.enqueue(Run().line("half").die())
+    assert await run(fake) == ([b"half"], -9)
 
 
 async def test_each_call_is_recorded(fake: FakeExecutable, tmp_path: Path):
     """argv, working directory and the whole of standard input, per invocation."""
     await run(fake, "-m", "pro", "--approval-mode=yolo", stdin=b"the prompt \xe2\x9c\x93")
     (call,) = fake.calls()
+    assert call.run == "default"
+    assert fake.run_of(call).output() == [b"default"]
     assert call.argv == ["-m", "pro", "--approval-mode=yolo"]
     assert call.option("-m", "--model") == "pro"
     assert call.option("--approval-mode") == "yolo"

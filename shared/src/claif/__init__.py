@@ -16,8 +16,9 @@ rest lives in the plugin guide's paths (``claif.common``, ``claif.common.types``
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .lazy import lazy_exports
 
 __version__ = "2.1.0"
 
@@ -53,8 +54,6 @@ _HOMES = {
     ".providers.base": ("BaseProvider",),
     ".streaming": ("StreamAssembler",),
 }
-_WHERE = {name: module for module, names in _HOMES.items() for name in names}
-
 __all__ = [
     "BaseProvider",
     "ClaifError",
@@ -73,15 +72,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name's module the first time the name is asked for."""
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'claif' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES, __all__)

@@ -193,6 +193,18 @@ class ChildProcess:
             group.cancel_scope.cancel()
         return int(code)
 
+    async def exited(self, within: float) -> int | None:
+        """The exit code if the child exits within ``within`` seconds, else None.
+
+        After a complete reply a CLI still saves its state and exits; waiting a
+        moment for that keeps ``close()`` from cutting it short.
+        """
+        import anyio
+
+        with anyio.move_on_after(within):
+            return await self.wait()
+        return None
+
     def stderr_tail(self, limit: int = 2000) -> str:
         """The last ``limit`` characters the child wrote on stderr, trimmed, keys redacted."""
         from .logs import redact
@@ -219,6 +231,13 @@ class ChildProcess:
                     await self.process.wait()
             self._signal_group(signal.SIGKILL)  # grandchildren left behind go too
             await self.process.aclose()
+
+    def kill(self) -> None:
+        """SIGKILL the whole group now, from any task: a reader then sees the output end.
+
+        The owner's ``async with`` still reaps the child; this only stops it.
+        """
+        self._signal_group(signal.SIGKILL)
 
     def _take_line(self) -> bytes | None:
         end = self._buffer.find(b"\n", self._scanned)

@@ -8,7 +8,9 @@ this package is nearly free: ``MyProvider`` loads on first use (so
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from claif.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from claif.common.options import ClaifOptions
@@ -21,22 +23,9 @@ __version__ = "2.1.0"
 
 __all__ = ["MyProvider", "MyProviderSettings", "__version__", "query"]
 
-_LAZY = {"MyProvider": ".provider", "MyProviderSettings": ".types"}
-
-
-def __getattr__(name: str) -> Any:
-    """Load ``MyProvider`` and ``MyProviderSettings`` when first asked for."""
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(
+    __name__, {".provider": ("MyProvider",), ".types": ("MyProviderSettings",)}, __all__
+)
 
 
 async def query(prompt: str, options: ClaifOptions | None = None) -> AsyncIterator[Message]:

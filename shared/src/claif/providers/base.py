@@ -51,6 +51,9 @@ class BaseProvider(ABC):
     - ``accepted_extras``: the ``ClaifOptions.extra`` keys it understands, or
       None when it passes any key through to its backend.
     - ``reserved_extras``: keys it sets itself, which ``extra`` may not override.
+    - ``unsupported_options``: ClaifOptions fields its backend has no way to
+      take (a CLI without a temperature flag); setting one is refused before I/O
+      rather than silently ignored.
     - ``enforces_timeout``: True when each attempt honours ``options.timeout``
       itself (every read bounded by it); otherwise core bounds each step of the
       stream, which costs a little per Message.
@@ -61,6 +64,7 @@ class BaseProvider(ABC):
     capabilities: ClassVar[frozenset[Capability | str] | set[str]] = frozenset({Capability.TEXT})
     accepted_extras: ClassVar[frozenset[str] | None] = None
     reserved_extras: ClassVar[frozenset[str]] = frozenset()
+    unsupported_options: ClassVar[frozenset[str]] = frozenset()
     enforces_timeout: ClassVar[bool] = False
     retry_policy: ClassVar[RetryPolicy | None] = None
 

@@ -82,10 +82,11 @@ def required_capabilities(options: ClaifOptions | None) -> frozenset[Capability]
 def check_options(provider: Any, options: ClaifOptions | None) -> None:
     """Refuse options the provider cannot honour, naming the option and the capability.
 
-    Besides capabilities, ``extra`` is checked against what the provider
-    declares: ``accepted_extras`` (None: any key passes through to the backend)
-    and ``reserved_extras`` (keys the provider sets itself, which ``extra`` may
-    not override).
+    Besides capabilities, fields the provider lists in ``unsupported_options``
+    must be unset, and ``extra`` is checked against what the provider declares:
+    ``accepted_extras`` (None: any key passes through to the backend) and
+    ``reserved_extras`` (keys the provider sets itself, which ``extra`` may not
+    override).
     """
     if options is None:
         return
@@ -103,6 +104,13 @@ def check_options(provider: Any, options: ClaifOptions | None) -> None:
             field=_FIELD_FOR[min(missing, key=lambda item: item.value)],
             provider=provider_name(provider),
         )
+    for field_name in sorted(getattr(provider, "unsupported_options", ())):
+        if getattr(options, field_name, None) is not None:
+            raise ValidationError(
+                f"this provider cannot honour {field_name}: its backend has no way to take it",
+                field=field_name,
+                provider=provider_name(provider),
+            )
     if options.extra:
         _check_extras(provider, options.extra)
 

@@ -18,7 +18,7 @@ import sys
 import time
 
 
-def _claim(state: str) -> list[list[object]]:
+def _claim(state: str) -> tuple[str, list[list[object]]]:
     queue = os.path.join(state, "queue")
     for name in sorted(os.listdir(queue)):
         claimed = os.path.join(state, "claimed", name)
@@ -27,13 +27,14 @@ def _claim(state: str) -> list[list[object]]:
         except OSError:
             continue  # another invocation took it first
         with open(claimed, encoding="utf-8") as handle:
-            return json.load(handle)  # type: ignore[no-any-return]
+            return name, json.load(handle)
     with open(os.path.join(state, "default.json"), encoding="utf-8") as handle:
-        return json.load(handle)  # type: ignore[no-any-return]
+        return "default", json.load(handle)
 
 
-def _record(state: str, data: bytes) -> None:
+def _record(state: str, run: str, data: bytes) -> None:
     call = {
+        "run": run,
         "argv": sys.argv[1:],
         "cwd": os.getcwd(),
         "stdin": base64.b64encode(data).decode(),
@@ -61,9 +62,9 @@ def _note_pid(state: str, pid: int) -> None:
 def play(state: str) -> None:
     """Play the next run of the fake whose state folder is ``state``."""
     _note_pid(state, os.getpid())
-    steps = _claim(state)
+    run, steps = _claim(state)
     data = sys.stdin.buffer.read() if sys.stdin is not None else b""
-    _record(state, data)
+    _record(state, run, data)
     out, err = sys.stdout.buffer, sys.stderr.buffer
     for kind, *args in steps:
         if kind == "out":
@@ -84,5 +85,8 @@ def play(state: str) -> None:
                 stdout=sys.stdout,
             )
             _note_pid(state, child.pid)
+        elif kind == "die":
+            os.kill(os.getpid(), int(str(args[0])))
+            time.sleep(5)  # a signal that does not end the process does not end the run
         elif kind == "exit":
             sys.exit(int(str(args[0])))

@@ -207,12 +207,33 @@ class ProviderConformance:
     # -- what reaches the backend ---------------------------------------------------------
 
     async def test_options_reach_the_backend(self, harness: Harness, provider: Any) -> None:
-        """Model, temperature and max_tokens arrive in the backend's own fields."""
+        """Model, temperature and max_tokens arrive in the backend's own fields.
+
+        A field the provider declares in ``unsupported_options`` is left out here
+        (and refused: see the next test).
+        """
+        unsupported: frozenset[str] = getattr(provider, "unsupported_options", frozenset())
+        wanted = {"temperature": 0.25, "max_tokens": 42}
+        given = {name: value for name, value in wanted.items() if name not in unsupported}
         self._script(harness.reply, ["ok"], model=self.model)
-        await _drain(provider.query("hi", self._options(temperature=0.25, max_tokens=42)))
+        await _drain(provider.query("hi", self._options(**given)))
         sent = self._sent(harness)[-1]
-        assert (sent.model, sent.temperature, sent.max_tokens) == (self.model, 0.25, 42)
+        assert sent.model == self.model
+        assert {name: getattr(sent, name) for name in given} == given
         assert sent.texts[-1] == "hi"
+
+    async def test_unsupported_options_are_refused_before_io(
+        self, harness: Harness, provider: Any
+    ) -> None:
+        """Each field in ``unsupported_options``, set alone: ValidationError naming it, no I/O."""
+        unsupported = sorted(getattr(provider, "unsupported_options", frozenset()))
+        if not unsupported:
+            pytest.skip("the provider honours every option")
+        values = {"temperature": 0.5, "max_tokens": 10, "model": "m", "timeout": 5.0}
+        for name in unsupported:
+            with pytest.raises(ValidationError, match=name):
+                await _drain(provider.query("hi", self._options(**{name: values.get(name, 1)})))
+        assert self._sent(harness) == []
 
     async def test_system_prompt_reaches_the_backend(self, harness: Harness, provider: Any) -> None:
         """A system prompt reaches the backend as its system instruction."""

@@ -37,6 +37,11 @@ class Run:
 
     steps: list[list[Any]] = field(default_factory=list)
 
+    def output(self) -> list[bytes]:
+        """The lines this run writes to standard output, in order."""
+        data = b"".join(base64.b64decode(step[1]) for step in self.steps if step[0] == "out")
+        return data.split(b"\n")[:-1] if data.endswith(b"\n") else data.split(b"\n")
+
     def line(self, text: str | bytes) -> Run:
         """Write ``text`` and a line break to standard output, flushed."""
         data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
@@ -73,6 +78,11 @@ class Run:
         self.steps.append(["grandchild", seconds])
         return self
 
+    def die(self, signum: int = 9) -> Run:
+        """End by a signal sent to itself (SIGKILL by default): a crash mid-output."""
+        self.steps.append(["die", signum])
+        return self
+
     def exit(self, code: int) -> Run:
         self.steps.append(["exit", code])
         return self
@@ -82,6 +92,7 @@ class Run:
 class Call:
     """What one invocation of the fake received."""
 
+    run: str  # which queued run it played ("default" when the queue was empty)
     argv: list[str]
     cwd: str
     stdin: bytes
@@ -117,6 +128,7 @@ class FakeExecutable:
         for part in ("queue", "claimed", "calls", "pids"):
             (self.state / part).mkdir(parents=True, exist_ok=True)
         self._queued = 0
+        self._runs: dict[str, Run] = {}
         self.set_default(default or Run())
         source = _PLAYER.read_text(encoding="utf-8")
         self.path.write_text(
@@ -126,18 +138,25 @@ class FakeExecutable:
 
     def set_default(self, run: Run) -> None:
         """What an invocation plays when the queue is empty."""
+        self._runs["default"] = run
         _write_json(self.state / "default.json", run.steps)
 
     def enqueue(self, *runs: Run) -> FakeExecutable:
         """Queue runs for the next invocations, oldest first; returns self."""
         for run in runs:
             self._queued += 1
-            _write_json(self.state / "queue" / f"{self._queued:08d}.json", run.steps)
+            name = f"{self._queued:08d}.json"
+            self._runs[name] = run
+            _write_json(self.state / "queue" / name, run.steps)
         return self
 
     def pending(self) -> int:
         """Queued runs no invocation has taken yet."""
         return len(os.listdir(self.state / "queue"))
+
+    def run_of(self, call: Call) -> Run:
+        """The run ``call`` played (the default as it is now, for ``"default"``)."""
+        return self._runs[call.run]
 
     def calls(self) -> list[Call]:
         """Every invocation so far, oldest first."""

@@ -1,0 +1,131 @@
+"""How a GeminiProvider runs the Gemini CLI: settings declared once, resolved by core.
+
+Each comes from the constructor argument, else the environment
+(``GEMINI_CLI_PATH``, ``GEMINI_MODEL``, ``GEMINI_APPROVAL_MODE`` ...), else
+``[providers.gemini]`` in the claif config file, else the default below. The
+CLI keeps its own credentials (``GEMINI_API_KEY`` in its environment, or its
+login): this provider never reads or stores a Gemini key.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from claif.bounds import DEFAULT_MAX_EVENT_BYTES
+from claif.settings import Setting, positive, resolve_settings
+
+__all__ = [
+    "APPROVAL_MODES",
+    "INSTALL_HINT",
+    "PROVIDER_NAME",
+    "SETTINGS",
+    "GeminiSettings",
+    "parse_environment",
+]
+
+PROVIDER_NAME = "gemini"
+INSTALL_HINT = (
+    "install the Gemini CLI with `npm install -g @google/gemini-cli` or set GEMINI_CLI_PATH"
+)
+# What --approval-mode accepts in the CLI 0.61: ask, accept edits, accept all, plan only.
+APPROVAL_MODES = ("default", "auto_edit", "yolo", "plan")
+
+
+def _arguments(value: str) -> str | None:
+    try:
+        shlex.split(value)
+    except ValueError as exc:
+        return f"must be shell words ({exc})"
+    return None
+
+
+def _environment(value: str) -> str | None:
+    try:
+        parse_environment(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+SETTINGS = (
+    Setting(
+        "cli_path",
+        str,
+        env="GEMINI_CLI_PATH",
+        optional=True,
+        doc="the gemini binary (default: the one on PATH)",
+    ),
+    Setting(
+        "model", str, optional=True, doc="--model when a query names none (default: the CLI's)"
+    ),
+    Setting(
+        "approval_mode",
+        str,
+        "default",
+        choices=APPROVAL_MODES,
+        doc="which tool calls the CLI runs without asking; headless, 'default' runs none",
+    ),
+    Setting(
+        "extra_args", str, optional=True, check=_arguments, doc="more CLI arguments, shell words"
+    ),
+    Setting("cwd", str, optional=True, doc="the CLI's working directory (its workspace)"),
+    Setting(
+        "extra_env",
+        str,
+        optional=True,
+        check=_environment,
+        doc="more environment for the CLI, as shell words NAME=VALUE",
+    ),
+    Setting(
+        "max_line_bytes",
+        int,
+        DEFAULT_MAX_EVENT_BYTES,
+        check=positive,
+        doc="cap on one line of the CLI's output",
+    ),
+    Setting("term_grace", float, 2.0, check=positive, doc="seconds between SIGTERM and SIGKILL"),
+)
+
+
+def parse_environment(value: str | Mapping[str, str]) -> dict[str, str]:
+    """``NAME=VALUE`` shell words (or a mapping) as a dict; a word without ``=`` is refused."""
+    if isinstance(value, Mapping):
+        return {str(k): str(v) for k, v in value.items()}
+    pairs = {}
+    for word in shlex.split(value):
+        name, equals, setting = word.partition("=")
+        if not equals or not name:
+            raise ValueError(f"must be NAME=VALUE words, not {word!r}")
+        pairs[name] = setting
+    return pairs
+
+
+@dataclass(frozen=True)
+class GeminiSettings:
+    """Resolved settings of one provider instance (fields mirror :data:`SETTINGS`)."""
+
+    cli_path: str | None
+    model: str | None
+    approval_mode: str
+    extra_args: tuple[str, ...]
+    cwd: str | None
+    extra_env: Mapping[str, str]
+    max_line_bytes: int
+    term_grace: float
+
+    @classmethod
+    def resolve(cls, **keywords: Any) -> GeminiSettings:
+        """Settings from arguments, environment and config; ``extra_env`` may be a dict."""
+        if isinstance(keywords.get("extra_env"), Mapping):
+            keywords["extra_env"] = shlex.join(
+                f"{name}={value}" for name, value in keywords["extra_env"].items()
+            )
+        if isinstance(keywords.get("extra_args"), list | tuple):
+            keywords["extra_args"] = shlex.join(str(word) for word in keywords["extra_args"])
+        values = resolve_settings(PROVIDER_NAME, SETTINGS, keywords)
+        values["extra_args"] = tuple(shlex.split(values["extra_args"] or ""))
+        values["extra_env"] = parse_environment(values["extra_env"] or "")
+        return cls(**values)

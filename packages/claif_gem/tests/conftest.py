@@ -1,0 +1,29 @@
+"""Fixtures: a fresh fake ``gemini`` per test, and a private claif home."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from claif_gem.testing import FakeGemini, GeminiHarness
+
+
+@pytest.fixture
+def fake(tmp_path: Path) -> FakeGemini:
+    return FakeGemini(tmp_path / "bin")
+
+
+@pytest.fixture
+def harness(fake: FakeGemini) -> GeminiHarness:
+    return GeminiHarness(fake)
+
+
+@pytest.fixture(autouse=True)
+def private_claif_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sessions, config and keys of these tests live in their own folder."""
+    monkeypatch.setenv("CLAIF_SESSIONS_DIR", str(tmp_path / "sessions"))
+    monkeypatch.setenv("CLAIF_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("CLAIF_KEYS", str(tmp_path / "keys.json"))
+    for name in ("GEMINI_CLI_PATH", "GEMINI_MODEL", "GEMINI_APPROVAL_MODE", "GEMINI_CWD"):
+        monkeypatch.delenv(name, raising=False)
