@@ -42,6 +42,8 @@ __all__ = [
 
 log = logging.getLogger("claif.providers.gemini")
 
+# The CLI truncates standard input beyond this, with only a warning on stderr.
+MAX_INPUT_BYTES = 8 * 1024 * 1024
 META_STATS = "stats"
 META_WARNINGS = "warnings"
 META_TOOL_CALLS = "tool_calls"
@@ -95,7 +97,15 @@ def build_input(prompt: str, options: ClaifOptions) -> bytes:
         turns = "\n".join(_turn(message) for message in options.history if message.text)
         parts.append(f"<conversation_so_far>\n{turns}\n</conversation_so_far>")
     parts.append(prompt)
-    return "\n\n".join(parts).encode("utf-8", "surrogatepass")
+    data = "\n\n".join(parts).encode("utf-8", "surrogatepass")
+    if len(data) > MAX_INPUT_BYTES:
+        raise ValidationError(
+            f"the prompt is {len(data)} bytes with its system prompt and history; the Gemini "
+            "CLI reads at most 8 MiB from standard input (it would cut the rest off unseen)",
+            field="prompt",
+            provider=PROVIDER_NAME,
+        )
+    return data
 
 
 def _turn(message: Message) -> str:
