@@ -14,7 +14,7 @@ OTHER_PYTHONS := 3.10 3.12 3.13
 COVERAGE_PACKAGES := $(patsubst %/__init__.py,%,$(wildcard shared/src/*/__init__.py packages/*/src/*/__init__.py))
 COVERAGE_MIN := 85
 
-.PHONY: help setup lint typecheck test test-pythons demo bench
+.PHONY: help setup lint typecheck test test-pythons demo bench vendor-clis
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -30,7 +30,22 @@ lint: setup  ## ruff lint and format check.
 typecheck: setup  ## mypy (strict) over every package's source.
 	$(UV) run --locked mypy
 
-test: lint typecheck  ## Lint, type check, the whole suite (on every supported Python), coverage per package.
+# The real vendor CLIs the provider tests also run against, offline, pinned.
+GEMINI_CLI_VERSION := 0.61.0
+VENDOR := .vendor
+
+vendor-clis:  ## Install the pinned Gemini CLI into .vendor/ with npm (skipped, saying so, without npm).
+	@if command -v npm >/dev/null 2>&1; then \
+	  [ -x $(VENDOR)/gemini-cli/node_modules/.bin/gemini ] && \
+	  grep -q '"version": "$(GEMINI_CLI_VERSION)"' $(VENDOR)/gemini-cli/node_modules/@google/gemini-cli/package.json \
+	  || npm install --prefix $(VENDOR)/gemini-cli --no-audit --no-fund --loglevel=error \
+	     @google/gemini-cli@$(GEMINI_CLI_VERSION) \
+	  || echo "vendor-clis: npm install of @google/gemini-cli failed; its real-CLI tests will skip"; \
+	else \
+	  echo "vendor-clis: npm not found; the real Gemini CLI tests will skip"; \
+	fi
+
+test: lint typecheck vendor-clis  ## Lint, type check, the whole suite (on every supported Python), coverage per package.
 	$(UV) run --locked pytest --cov-branch --cov-report= $(addprefix --cov=,$(notdir $(COVERAGE_PACKAGES)))
 	$(MAKE) --no-print-directory test-pythons
 	$(UV) run --locked python .ci/coverage_gate.py --fail-under $(COVERAGE_MIN) $(COVERAGE_PACKAGES)

@@ -25,5 +25,6 @@ def private_claif_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLAIF_SESSIONS_DIR", str(tmp_path / "sessions"))
     monkeypatch.setenv("CLAIF_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.setenv("CLAIF_KEYS", str(tmp_path / "keys.json"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     for name in ("GEMINI_CLI_PATH", "GEMINI_MODEL", "GEMINI_APPROVAL_MODE", "GEMINI_CWD"):
         monkeypatch.delenv(name, raising=False)

@@ -142,6 +142,18 @@ async def test_exit_codes(fake: FakeGemini, code: int, error: type[Exception], w
     assert f"exit {code}" in str(raised)
 
 
+@pytest.mark.parametrize(
+    ("code", "error", "status"),
+    [(144, ProviderError, 400), (145, AuthenticationError, 401), (173, RateLimitError, 429)],
+)
+async def test_an_http_status_as_exit_code(fake: FakeGemini, code, error, status):
+    """The CLI exits with an API error's HTTP status mod 256: 145 is a 401."""
+    fake.enqueue(FakeGemini.exits(code, "Error when talking to Gemini API"))
+    raised = await fails(provider_for(fake), error)
+    assert raised.status == status
+    assert f"exit {code}" in str(raised)
+
+
 async def test_stderr_naming_a_quota_is_a_rate_limit(fake: FakeGemini):
     """Exit 1 with a 429 on stderr (the CLI gave up retrying) is a RateLimitError."""
     fake.enqueue(FakeGemini.exits(1, "Attempt 3 failed with status 429. RESOURCE_EXHAUSTED"))
@@ -247,6 +259,7 @@ async def test_the_command_line_and_environment(fake: FakeGemini, tmp_path: Path
     assert Path(call.cwd) == work
     assert call.env["EXTRA"] == "x y"
     assert call.env["GEMINI_API_KEY"] == "k-123"
+    assert call.env["GEMINI_CLI_NO_RELAUNCH"] == "true"
 
 
 async def test_a_long_prompt_goes_whole_through_stdin(fake: FakeGemini):

@@ -37,7 +37,8 @@ from .common.errors import ConfigurationError, TransportError
 
 __all__ = ["ChildProcess", "find_executable", "start_child"]
 
-READ_CHUNK = 64 * 1024
+READ_CHUNK = 256 * 1024
+PIPE_SIZE = 1024 * 1024
 STDERR_TAIL_BYTES = 64 * 1024
 TERM_GRACE = 2.0  # seconds between SIGTERM and SIGKILL
 EXIT_GRACE = 0.2  # seconds a grandchild may hold standard output after the child exited
@@ -85,27 +86,56 @@ async def start_child(
     import anyio
 
     source = _input_file(stdin)
+    output, child_end = _output_pipe()
     try:
         process = await anyio.open_process(
             list(argv),
             stdin=source,
-            stdout=subprocess.PIPE,
+            stdout=child_end,
             stderr=subprocess.PIPE,
             cwd=cwd,
             env=env,
             start_new_session=True,
         )
-    except FileNotFoundError as exc:
-        raise ConfigurationError(
-            f"cannot start {argv[0]}: {_missing(argv[0], cwd)} not found", provider=provider
-        ) from exc
-    except OSError as exc:
-        raise TransportError(
-            f"cannot start {argv[0]}: {exc.strerror or exc}", provider=provider
-        ) from exc
+    except BaseException as exc:
+        os.close(output)
+        if isinstance(exc, FileNotFoundError):
+            raise ConfigurationError(
+                f"cannot start {argv[0]}: {_missing(argv[0], cwd)} not found", provider=provider
+            ) from exc
+        if isinstance(exc, OSError):
+            raise TransportError(
+                f"cannot start {argv[0]}: {exc.strerror or exc}", provider=provider
+            ) from exc
+        raise
     finally:
-        source.close()  # the child has its own descriptor
-    return ChildProcess(process, provider, max_line_bytes, stderr_tail_bytes, term_grace)
+        source.close()  # the child has its own descriptors
+        os.close(child_end)
+    return ChildProcess(process, output, provider, max_line_bytes, stderr_tail_bytes, term_grace)
+
+
+def _output_pipe() -> tuple[int, int]:
+    """A pipe for the child's stdout, as large as the system allows, our end non-blocking.
+
+    Node-based CLIs exit without flushing what a full pipe could not take yet;
+    a pipe of up to 1 MiB (Linux's default limit) lets their writes complete.
+    """
+    import fcntl
+
+    ours, theirs = os.pipe()
+    os.set_blocking(ours, False)
+    if hasattr(fcntl, "F_SETPIPE_SZ"):  # Linux
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(theirs, fcntl.F_SETPIPE_SZ, _pipe_max_size())
+    return ours, theirs
+
+
+def _pipe_max_size() -> int:
+    try:
+        with open("/proc/sys/fs/pipe-max-size", encoding="ascii") as handle:
+            return min(int(handle.read()), PIPE_SIZE)
+    except (OSError, ValueError):
+        return PIPE_SIZE
 
 
 def _missing(program: str, cwd: str | os.PathLike[str] | None) -> str:
@@ -132,12 +162,14 @@ class ChildProcess:
     def __init__(
         self,
         process: Any,
+        output: int,
         provider: str,
         max_line_bytes: int,
         stderr_tail_bytes: int,
         term_grace: float,
     ) -> None:
         self.process = process
+        self.output = output  # our end of the stdout pipe, non-blocking
         self.pid: int = process.pid
         self.provider = provider
         self.max_line_bytes = max_line_bytes
@@ -230,6 +262,8 @@ class ChildProcess:
                     self._signal_group(signal.SIGKILL)
                     await self.process.wait()
             self._signal_group(signal.SIGKILL)  # grandchildren left behind go too
+            anyio.notify_closing(self.output)
+            os.close(self.output)
             await self.process.aclose()
 
     def kill(self) -> None:
@@ -261,15 +295,24 @@ class ChildProcess:
         async with anyio.create_task_group() as group:
             group.start_soon(self._drain_stderr_until_cancelled)
             group.start_soon(self._free_stdout_after_exit)
-            try:
-                chunk = await self.process.stdout.receive(READ_CHUNK)
-            except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
-                chunk = None
+            chunk = await self._receive()
             group.cancel_scope.cancel()
-        if chunk is None:
-            self._eof = True
-        else:
+        if chunk:
             self._buffer += chunk
+        else:
+            self._eof = True
+
+    async def _receive(self) -> bytes:
+        """The next bytes of stdout, or b"" at its end."""
+        import anyio
+
+        while True:
+            try:
+                return os.read(self.output, READ_CHUNK)
+            except BlockingIOError:
+                await anyio.wait_readable(self.output)
+            except OSError:  # closed under us: the same as its end
+                return b""
 
     async def _drain_stderr_until_cancelled(self) -> None:
         import anyio

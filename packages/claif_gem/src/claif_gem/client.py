@@ -293,6 +293,11 @@ def error_for_exit(code: int, stderr: str, *, events: int) -> ClaifError:
         return TransportError(
             f"the Gemini CLI was killed by signal {-code}{said}", provider=PROVIDER_NAME
         )
+    if 400 <= code + 256 < 600:  # an API error: the CLI exits with the HTTP status, mod 256
+        found = _api_error(stderr) or error_from_http(code + 256, body=stderr)
+        found.provider = PROVIDER_NAME
+        found.message = f"{found.message} (exit {code})"
+        return found
     if code in EXIT_MEANINGS:
         kind, meaning = EXIT_MEANINGS[code]
         return kind(f"{meaning} (exit {code}){said}", provider=PROVIDER_NAME)

@@ -77,6 +77,8 @@ class GeminiProvider(BaseProvider):
         """Stop every running CLI (their queries end with TransportError); forget settings."""
         for child in list(self._children):
             child.kill()
+        if self._runner is not None:
+            self._runner.close()
         self._runner = None
         self._settings = None
 

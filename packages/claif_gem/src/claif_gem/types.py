@@ -87,6 +87,13 @@ SETTINGS = (
         doc="cap on one line of the CLI's output",
     ),
     Setting("term_grace", float, 2.0, check=positive, doc="seconds between SIGTERM and SIGKILL"),
+    Setting(
+        "cli_max_attempts",
+        int,
+        1,
+        check=positive,
+        doc="attempts the CLI makes per API call itself (claif's retries wrap the whole run)",
+    ),
 )
 
 
@@ -115,6 +122,7 @@ class GeminiSettings:
     extra_env: Mapping[str, str]
     max_line_bytes: int
     term_grace: float
+    cli_max_attempts: int
 
     @classmethod
     def resolve(cls, **keywords: Any) -> GeminiSettings:
