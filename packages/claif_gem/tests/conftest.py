@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,8 +12,14 @@ from claif_gem.testing import FakeGemini, GeminiHarness
 
 
 @pytest.fixture
-def fake(tmp_path: Path) -> FakeGemini:
-    return FakeGemini(tmp_path / "bin")
+def fake(tmp_path: Path) -> Iterator[FakeGemini]:
+    """A fresh fake gemini; after the test, none of its processes may be left alive."""
+    binary = FakeGemini(tmp_path / "bin")
+    yield binary
+    deadline = time.monotonic() + 5
+    while binary.live_processes() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert binary.live_processes() == 0, "a fake gemini (or a child of it) outlived its test"
 
 
 @pytest.fixture

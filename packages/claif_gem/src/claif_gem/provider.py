@@ -20,7 +20,7 @@ from claif.providers.base import BaseProvider, Health
 from claif.providers.capabilities import Capability
 from claif.settings import explicit_settings
 
-from .client import EventDecoder, build_argv, build_input, error_for_exit
+from .client import EventDecoder, build_argv, build_input, error_for_exit, with_stderr
 from .transport import CliRunner
 from .types import PROVIDER_NAME, SETTINGS, GeminiSettings
 
@@ -28,6 +28,8 @@ __all__ = ["GeminiProvider"]
 
 # After its result event the CLI saves its session and exits; this long is waited for that.
 EXIT_SETTLE = 1.0
+# How much of stderr a failed result quotes: its end, without the whole stack trace.
+STDERR_QUOTE = 300
 
 
 class GeminiProvider(BaseProvider):
@@ -103,7 +105,7 @@ class GeminiProvider(BaseProvider):
                     for message in decoder.feed(line):
                         yield message
                     if decoder.failure is not None:
-                        raise decoder.failure
+                        raise with_stderr(decoder.failure, child.stderr_tail(STDERR_QUOTE))
                     if decoder.done:
                         yield decoder.final()
                         await child.exited(within=EXIT_SETTLE)
