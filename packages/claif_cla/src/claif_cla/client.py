@@ -39,7 +39,7 @@ def build_request(
     request: dict[str, Any] = {
         "model": options.model or model,
         "max_tokens": options.max_tokens or max_tokens,
-        "messages": [*(_message(m) for m in options.history), _user(prompt, options.images)],
+        "messages": [*(_message(m) for m in options.history), _user(prompt, options.image_blocks)],
     }
     if options.system_prompt:
         request["system"] = options.system_prompt
@@ -86,7 +86,12 @@ def _message(message: Message) -> dict[str, Any]:
             content.append(_image(block))
         elif isinstance(block, ToolUseBlock):
             content.append(
-                {"type": "tool_use", "id": block.id, "name": block.tool_name, "input": block.parameters}
+                {
+                    "type": "tool_use",
+                    "id": block.id,
+                    "name": block.tool_name,
+                    "input": block.parameters,
+                }
             )
         elif isinstance(block, ToolResultBlock):
             results = True
@@ -147,7 +152,9 @@ class EventDecoder:
         if getattr(block, "type", None) == "tool_use" and isinstance(index, int):
             self._calls.add(index)
             self.reply.tool_call(
-                index, id=_text(getattr(block, "id", None)), name=_text(getattr(block, "name", None))
+                index,
+                id=_text(getattr(block, "id", None)),
+                name=_text(getattr(block, "name", None)),
             )
         return []
 
@@ -248,7 +255,9 @@ def error_event(error_type: str, message: str) -> ProviderError:
     if error_type in ("authentication_error", "permission_error"):
         return AuthenticationError(f"authentication failed: {text}", provider=PROVIDER_NAME)
     retryable = error_type in ("overloaded_error", "api_error", "timeout_error")
-    return ProviderError(f"error in the stream: {text}", provider=PROVIDER_NAME, retryable=retryable)
+    return ProviderError(
+        f"error in the stream: {text}", provider=PROVIDER_NAME, retryable=retryable
+    )
 
 
 def _text(value: Any) -> str:

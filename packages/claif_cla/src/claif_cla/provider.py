@@ -124,7 +124,9 @@ class ClaudeProvider(BaseProvider):
             page = await sdk.client.models.list(timeout=HEALTH_TIMEOUT)
         except Exception as exc:
             raise error_from_sdk(exc) from exc
-        return sorted(str(item.id) for item in getattr(page, "data", []) if getattr(item, "id", None))
+        return sorted(
+            str(item.id) for item in getattr(page, "data", []) if getattr(item, "id", None)
+        )
 
     async def health(self) -> Health:
         """Whether the API lists models; backend failures are reported, not raised."""

@@ -26,7 +26,16 @@ from types import TracebackType
 from typing import Any
 
 from claif.testing import Harness, SentRequest
-from claif.testing.http import CUT, HOLD, Exchange, FakeHttpServer, HttpRequest, Step, closed_port, sse_event
+from claif.testing.http import (
+    CUT,
+    HOLD,
+    Exchange,
+    FakeHttpServer,
+    HttpRequest,
+    Step,
+    closed_port,
+    sse_event,
+)
 
 from .provider import ClaudeProvider
 
@@ -69,7 +78,9 @@ class Failure:
 class FakeAnthropic:
     """Answers the Messages API from queued scripts; records each request."""
 
-    def __init__(self, *, default: Script | None = None, models: Sequence[str] = (DEFAULT_MODEL,)):
+    def __init__(
+        self, *, default: Script | None = None, models: Sequence[str] = (DEFAULT_MODEL,)
+    ) -> None:
         self.default = default or Script()
         self.models = list(models)
         self.requests: list[HttpRequest] = []
@@ -144,13 +155,18 @@ def _stream(script: Script) -> Iterator[Step]:
     message = {"id": "msg_fake", "type": "message", "role": "assistant", "model": script.model}
     yield _event("message_start", message={**message, "content": [], "usage": start_usage})
     if script.malformed:
-        yield sse_event('{"type": "content_block_delta", "index": 0, "delta": {"type": "te', "content_block_delta")
+        yield sse_event(
+            '{"type": "content_block_delta", "index": 0, "delta": {"type": "te',
+            "content_block_delta",
+        )
         return
     for raw in script.raw:
         yield sse_event(raw, "content_block_delta")
     index = 0
     if script.thinking:
-        yield _event("content_block_start", index=index, content_block={"type": "thinking", "thinking": ""})
+        yield _event(
+            "content_block_start", index=index, content_block={"type": "thinking", "thinking": ""}
+        )
         delta = {"type": "thinking_delta", "thinking": script.thinking}
         yield _event("content_block_delta", index=index, delta=delta)
         yield _event("content_block_stop", index=index)
@@ -160,7 +176,9 @@ def _stream(script: Script) -> Iterator[Step]:
         yield _event("content_block_start", index=index, content_block={"type": "text", "text": ""})
         yield _event("ping")
         for text in texts:
-            yield _event("content_block_delta", index=index, delta={"type": "text_delta", "text": text})
+            yield _event(
+                "content_block_delta", index=index, delta={"type": "text_delta", "text": text}
+            )
         if script.cut:
             yield CUT
             return
@@ -198,8 +216,12 @@ def _whole(script: Script) -> dict[str, Any]:
         content.append({"type": "text", "text": "".join(script.text)})
     if script.tool:
         name, arguments = script.tool
-        content.append({"type": "tool_use", "id": "toolu_1", "name": name, "input": dict(arguments)})
-    usage = {"input_tokens": script.usage[0], "output_tokens": script.usage[1]} if script.usage else {}
+        content.append(
+            {"type": "tool_use", "id": "toolu_1", "name": name, "input": dict(arguments)}
+        )
+    usage = (
+        {"input_tokens": script.usage[0], "output_tokens": script.usage[1]} if script.usage else {}
+    )
     return {
         "id": "msg_fake",
         "type": "message",
@@ -263,7 +285,9 @@ class ClaudeHarness(Harness):
     def reply_with_usage(
         self, parts: Sequence[str], *, model: str, input_tokens: int, output_tokens: int
     ) -> None:
-        self.api.enqueue(Script(text=tuple(parts), model=model, usage=(input_tokens, output_tokens)))
+        self.api.enqueue(
+            Script(text=tuple(parts), model=model, usage=(input_tokens, output_tokens))
+        )
 
     def reply_with_tool_call(self, name: str, arguments: Mapping[str, Any], *, model: str) -> None:
         self.api.enqueue(
@@ -294,7 +318,9 @@ class ClaudeHarness(Harness):
         self.api.enqueue(Script(malformed=True, usage=None))
 
     def error_in_stream(self, parts: Sequence[str], *, model: str) -> None:
-        self.api.enqueue(Script(text=tuple(parts), model=model, usage=None, error_event="invalid_request_error"))
+        self.api.enqueue(
+            Script(text=tuple(parts), model=model, usage=None, error_event="invalid_request_error")
+        )
 
     def no_end_marker(self, parts: Sequence[str], *, model: str) -> None:
         self.api.enqueue(Script(text=tuple(parts), model=model, usage=None, end="early"))
@@ -306,7 +332,11 @@ class ClaudeHarness(Harness):
         raise_unsupported()
 
     def garbage(self, payload: Any) -> None:
-        raw = payload.encode("utf-8", "surrogatepass") if isinstance(payload, str) else json.dumps(payload).encode()
+        raw = (
+            payload.encode("utf-8", "surrogatepass")
+            if isinstance(payload, str)
+            else json.dumps(payload).encode()
+        )
         self.api.enqueue(Script(text=(), usage=None, raw=(raw,)))
 
     def requests(self) -> list[SentRequest]:

@@ -71,7 +71,7 @@ class SdkClient:
             raise error_from_sdk(exc) from exc
 
     async def events(self, request: dict[str, Any], timeout: float | None) -> AsyncIterator[Any]:
-        """The raw stream events; every SDK or httpx2 failure on the way comes out as a claif error."""
+        """The raw stream events; any SDK or httpx2 failure on the way is a claif error."""
         try:
             stream = await self.client.messages.create(**request, stream=True, **_timeout(timeout))
         except Exception as exc:
@@ -84,7 +84,7 @@ class SdkClient:
                 except StopAsyncIteration:
                     return
                 except Exception as exc:
-                    raise error_from_sdk(exc) from exc
+                    raise error_from_sdk(exc, reading=True) from exc
                 yield event
         finally:
             await stream.close()
@@ -94,10 +94,19 @@ def _timeout(timeout: float | None) -> dict[str, Any]:
     return {} if timeout is None else {"timeout": timeout}
 
 
-def error_from_sdk(exc: BaseException) -> ClaifError:
-    """Every exception the SDK (or httpx2 under it) raises, as the matching claif error."""
+def error_from_sdk(exc: BaseException, *, reading: bool = False) -> ClaifError:
+    """Every exception the SDK (or httpx2 under it) raises, as the matching claif error.
+
+    ``reading``: raised while the stream was being read, where a ValueError is
+    an event the SDK could not parse, not a request it refused.
+    """
     if isinstance(exc, ClaifError):
         return exc
+    if reading and isinstance(exc, ValueError | KeyError | AttributeError | TypeError):
+        return TransportError(
+            f"the API sent an event that cannot be read: {type(exc).__name__}: {exc}",
+            provider=PROVIDER_NAME,
+        )
     import anthropic
     import httpx2
 
@@ -111,7 +120,9 @@ def error_from_sdk(exc: BaseException) -> ClaifError:
             f"cannot reach the API: {type(cause).__name__}: {cause}", provider=PROVIDER_NAME
         )
     if isinstance(exc, anthropic.APIResponseValidationError):
-        return TransportError(f"the API sent a reply of the wrong shape: {exc}", provider=PROVIDER_NAME)
+        return TransportError(
+            f"the API sent a reply of the wrong shape: {exc}", provider=PROVIDER_NAME
+        )
     if isinstance(exc, TypeError) and "authentication" in str(exc):
         return ConfigurationError(str(exc), provider=PROVIDER_NAME)
     if isinstance(exc, anthropic.AnthropicError | ValueError | TypeError):
