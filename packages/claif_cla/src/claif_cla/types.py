@@ -24,7 +24,7 @@ __all__ = [
 ]
 
 PROVIDER_NAME = "claude"
-DEFAULT_MODEL = "claude-sonnet-4-5"
+DEFAULT_MODEL = "claude-sonnet-5-5"
 # The Messages API requires max_tokens; this is used when a query gives none.
 DEFAULT_MAX_TOKENS = 4096
 
