@@ -26,6 +26,7 @@ from .types import PROVIDER_NAME, SETTINGS, ClaudeSettings
 if TYPE_CHECKING:
     from .transport import SdkClient
 
+
 __all__ = ["ClaudeProvider"]
 
 HEALTH_TIMEOUT = 10.0
@@ -108,21 +109,29 @@ class ClaudeProvider(BaseProvider):
             yield decode_message(reply, model=request["model"])
             return
         decoder = EventDecoder(model=request["model"])
-        async for event in sdk.events(request, options.timeout):
-            for message in decoder.feed(event):
-                yield message
-            if decoder.done:
-                break
+        stream = await sdk.open_stream(request, options.timeout)
+        try:
+            async for event in stream:
+                for message in decoder.feed(event):
+                    yield message
+                if decoder.done:
+                    break
+        except (
+            Exception
+        ) as exc:  # the SDK's and httpx2's, mid-stream; claif errors pass as they are
+            raise error_from_sdk(exc, reading=True) from exc
+        finally:
+            await stream.close()
         yield decoder.final()
 
     async def models(self) -> list[str]:
         """The model ids the API lists, sorted."""
         sdk = self._ready()
-        from .transport import error_from_sdk
-
         try:
             page = await sdk.client.models.list(timeout=HEALTH_TIMEOUT)
         except Exception as exc:
+            from .transport import error_from_sdk
+
             raise error_from_sdk(exc) from exc
         return sorted(
             str(item.id) for item in getattr(page, "data", []) if getattr(item, "id", None)

@@ -8,7 +8,6 @@ until a provider connects. One ``AsyncAnthropic`` per provider instance, with
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from claif.common.errors import (
@@ -70,24 +69,16 @@ class SdkClient:
         except Exception as exc:
             raise error_from_sdk(exc) from exc
 
-    async def events(self, request: dict[str, Any], timeout: float | None) -> AsyncIterator[Any]:
-        """The raw stream events; any SDK or httpx2 failure on the way is a claif error."""
+    async def open_stream(self, request: dict[str, Any], timeout: float | None) -> Any:
+        """The SDK's raw event stream (close it when done); a refused request is a claif error.
+
+        Errors while iterating it go through :func:`error_from_sdk` with ``reading=True``
+        at the caller, which iterates it directly: one async hop less per event.
+        """
         try:
-            stream = await self.client.messages.create(**request, stream=True, **_timeout(timeout))
+            return await self.client.messages.create(**request, stream=True, **_timeout(timeout))
         except Exception as exc:
             raise error_from_sdk(exc) from exc
-        try:
-            iterator = stream.__aiter__()
-            while True:
-                try:
-                    event = await iterator.__anext__()
-                except StopAsyncIteration:
-                    return
-                except Exception as exc:
-                    raise error_from_sdk(exc, reading=True) from exc
-                yield event
-        finally:
-            await stream.close()
 
 
 def _timeout(timeout: float | None) -> dict[str, Any]:
