@@ -116,9 +116,9 @@ class ClaudeProvider(BaseProvider):
                     yield message
                 if decoder.done:
                     break
-        except (
-            Exception
-        ) as exc:  # the SDK's and httpx2's, mid-stream; claif errors pass as they are
+        except Exception as exc:  # the SDK's or httpx2's; a claif error passes unchanged
+            from .transport import error_from_sdk
+
             raise error_from_sdk(exc, reading=True) from exc
         finally:
             await stream.close()
