@@ -9,6 +9,8 @@ on ``connect()``, never with this module.
 from __future__ import annotations
 
 import time
+
+import anyio
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -110,8 +112,9 @@ class ClaudeProvider(BaseProvider):
             return
         decoder = EventDecoder(model=request["model"])
         stream = await sdk.open_stream(request, options.timeout)
+        events = stream.__aiter__()
         try:
-            async for event in stream:
+            async for event in events:
                 for message in decoder.feed(event):
                     yield message
                 if decoder.done:
@@ -121,7 +124,12 @@ class ClaudeProvider(BaseProvider):
 
             raise error_from_sdk(exc, reading=True) from exc
         finally:
-            await stream.close()
+            # The SDK's event iterator is an async generator over httpx2's byte
+            # generator: closed here, in order, not by the garbage collector later
+            # (which on trio finalizes them concurrently and fails).
+            with anyio.CancelScope(shield=True):
+                await events.aclose()
+                await stream.close()
         yield decoder.final()
 
     async def models(self) -> list[str]:
