@@ -9,10 +9,10 @@ on ``connect()``, never with this module.
 from __future__ import annotations
 
 import time
-
-import anyio
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, ClassVar
+
+import anyio
 
 from claif.common.errors import ProviderError
 from claif.common.options import ClaifOptions
