@@ -12,7 +12,17 @@ import pytest
 import claif.settings
 from claif.common.errors import ConfigurationError, ValidationError
 from claif.config import KeyStore, Secret
-from claif.settings import Setting, explicit_settings, http_url, positive, resolve_settings
+from claif.settings import (
+    Setting,
+    as_words,
+    environment_words,
+    explicit_settings,
+    http_url,
+    parse_environment,
+    positive,
+    resolve_settings,
+    shell_words,
+)
 
 PROVIDER = "demo"
 
@@ -412,3 +422,32 @@ def test_explicit_settings_refuses_a_misspelt_keyword_at_once():
     """The typo is caught when the instance is built, not when it first connects."""
     with pytest.raises(ValidationError, match="unknown setting tokn"):
         explicit_settings(PROVIDER, [TOKEN], {"tokn": "sk-abcdef"})
+
+
+class TestWordSettings:
+    """Settings holding shell words: extra arguments and extra environment of a CLI."""
+
+    def test_shell_words_refuses_an_unclosed_quote(self):
+        assert shell_words("--flag 'two words'") is None
+        assert "shell words" in (shell_words("--flag 'open") or "")
+
+    def test_environment_words_become_a_dict_and_a_word_without_equals_is_refused(self):
+        assert parse_environment("A=1 'B=two words' C=") == {"A": "1", "B": "two words", "C": ""}
+        assert parse_environment({"A": 1}) == {"A": "1"}
+        assert environment_words("A=1") is None
+        assert "not 'B'" in (environment_words("A=1 B") or "")
+        assert "NAME=VALUE" in (environment_words("=x") or "")
+
+    def test_python_lists_and_mappings_join_into_the_words_a_setting_takes(self):
+        assert as_words(["-c", "a b"]) == "-c 'a b'"
+        assert as_words({"A": "x y"}) == "'A=x y'"
+        assert as_words("kept as it is") == "kept as it is"
+        assert parse_environment(as_words({"A": "x y", "B": ""})) == {"A": "x y", "B": ""}
+
+    def test_a_words_setting_with_a_broken_quote_in_the_environment_names_the_variable(
+        self, monkeypatch
+    ):
+        monkeypatch.setenv("DEMO_EXTRA_ARGS", "--x 'open")
+        declared = (Setting("extra_args", str, optional=True, check=shell_words),)
+        with pytest.raises(ConfigurationError, match="shell words.*DEMO_EXTRA_ARGS"):
+            resolve_settings("demo", declared, {})

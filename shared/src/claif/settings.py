@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import shlex
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass
@@ -34,7 +35,18 @@ from typing import Any
 from .common.errors import ConfigurationError, ValidationError
 from .config import KeyStore, Secret, config_path, env_var_name, load_config
 
-__all__ = ["Check", "Setting", "explicit_settings", "http_url", "positive", "resolve_settings"]
+__all__ = [
+    "Check",
+    "Setting",
+    "as_words",
+    "environment_words",
+    "explicit_settings",
+    "http_url",
+    "parse_environment",
+    "positive",
+    "resolve_settings",
+    "shell_words",
+]
 
 Check = Callable[[Any], str | None]
 """A check takes the converted value and returns what is wrong with it, or None."""
@@ -90,6 +102,47 @@ class Setting:
 def positive(value: float) -> str | None:
     """Refuse zero, negative, infinite and NaN numbers."""
     return None if math.isfinite(value) and value > 0 else "must be a positive number"
+
+
+def shell_words(value: str) -> str | None:
+    """Refuse text that does not split into shell words (an unclosed quote)."""
+    try:
+        shlex.split(value)
+    except ValueError as exc:
+        return f"must be shell words ({exc})"
+    return None
+
+
+def environment_words(value: str) -> str | None:
+    """Refuse text that is not ``NAME=VALUE`` shell words."""
+    try:
+        parse_environment(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def parse_environment(value: str | Mapping[str, Any]) -> dict[str, str]:
+    """``NAME=VALUE`` shell words (or a mapping) as a dict; a word without ``=`` is refused."""
+    if isinstance(value, Mapping):
+        return {str(name): str(setting) for name, setting in value.items()}
+    pairs = {}
+    for word in shlex.split(value):
+        name, equals, setting = word.partition("=")
+        if not equals or not name:
+            raise ValueError(f"must be NAME=VALUE words, not {word!r}")
+        pairs[name] = setting
+    return pairs
+
+
+def as_words(value: Any) -> Any:
+    """A list of words or a mapping of NAME to VALUE given in Python, as one shell-words
+    string a words setting takes; anything else unchanged (resolution checks it)."""
+    if isinstance(value, Mapping):
+        return shlex.join(f"{name}={setting}" for name, setting in value.items())
+    if isinstance(value, list | tuple):
+        return shlex.join(str(word) for word in value)
+    return value
 
 
 def http_url(value: str) -> str | None:

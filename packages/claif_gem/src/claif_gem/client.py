@@ -38,7 +38,6 @@ __all__ = [
     "build_input",
     "error_for_exit",
     "error_from_text",
-    "with_stderr",
 ]
 
 log = logging.getLogger("claif.providers.gemini")
@@ -285,13 +284,6 @@ def _api_error(text: str) -> ProviderError | None:
         if 400 <= code < 600:
             return error_from_http(code, body=text, provider=PROVIDER_NAME)
     return None
-
-
-def with_stderr(error: ClaifError, stderr: str) -> ClaifError:
-    """``error`` with the end of the CLI's stderr quoted after its message."""
-    if stderr:
-        error.message = f"{error.message}; stderr: {stderr}"
-    return error
 
 
 def error_for_exit(code: int, stderr: str, *, events: int) -> ClaifError:

@@ -1,38 +1,33 @@
 """GeminiProvider: Google's Gemini CLI, run headless once per attempt, as a claif provider.
 
-``query`` is one attempt: start ``gemini --output-format stream-json`` with the
-prompt on standard input, turn each line into Messages as it arrives, stop at
-the ``result`` event. Core's call path around it adds retries, the overall
+One attempt starts ``gemini --output-format stream-json`` with the prompt on
+standard input and turns each line into Messages as it arrives, up to the
+``result`` event (core's :class:`~claif.providers.command_line.CommandLineProvider`
+runs the child). Core's call path around it adds retries, the overall
 deadline (it bounds every read; cancelling ends the CLI's process group),
 sessions and ``stream=False``. A claif session resumes the CLI's own session.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from claif.common.errors import ClaifError, TransportError
+from claif.common.errors import ClaifError
 from claif.common.options import ClaifOptions
-from claif.common.types import Message
 from claif.process import ChildProcess
-from claif.providers.base import BaseProvider, Health
 from claif.providers.capabilities import Capability
+from claif.providers.command_line import CommandLineProvider, Launch
 from claif.settings import explicit_settings
 
-from .client import EventDecoder, build_argv, build_input, error_for_exit, with_stderr
+from .client import EventDecoder, build_argv, build_input, error_for_exit
 from .transport import CliRunner
 from .types import PROVIDER_NAME, SETTINGS, GeminiSettings
 
 __all__ = ["GeminiProvider"]
 
-# After its result event the CLI saves its session and exits; this long is waited for that.
-EXIT_SETTLE = 1.0
-# How much of stderr a failed result quotes: its end, without the whole stack trace.
-STDERR_QUOTE = 300
 
-
-class GeminiProvider(BaseProvider):
+class GeminiProvider(CommandLineProvider):
     """Runs the ``gemini`` binary per query; building an instance does no I/O.
 
     Keywords are the settings of :data:`claif_gem.types.SETTINGS` (``cli_path``,
@@ -54,7 +49,6 @@ class GeminiProvider(BaseProvider):
         self._explicit = explicit_settings(PROVIDER_NAME, SETTINGS, settings)
         self._settings: GeminiSettings | None = None
         self._runner: CliRunner | None = None
-        self._children: set[ChildProcess] = set()
 
     def __repr__(self) -> str:
         binary = self._runner.binary if self._runner else self._explicit.get("cli_path")
@@ -77,8 +71,7 @@ class GeminiProvider(BaseProvider):
 
     async def disconnect(self) -> None:
         """Stop every running CLI (their queries end with TransportError); forget settings."""
-        for child in list(self._children):
-            child.kill()
+        self.stop_children()
         if self._runner is not None:
             self._runner.close()
         self._runner = None
@@ -89,45 +82,17 @@ class GeminiProvider(BaseProvider):
             self._runner = CliRunner(self.settings)
         return self._runner
 
-    async def query(
-        self, prompt: str, options: ClaifOptions | None = None
-    ) -> AsyncIterator[Message]:
-        """One run of the CLI, streamed per the core grammar; ``result`` completes it."""
-        options = options or ClaifOptions()
-        runner = self._ready()
+    def executable(self) -> str:
+        return self._ready().binary
+
+    def launch(self, prompt: str, options: ClaifOptions) -> Launch:
+        """``gemini --output-format stream-json ...`` with the prompt (and more) on stdin."""
         model = options.model or self.settings.model
-        argv = build_argv(runner.binary, self.settings, options, model=model)
-        decoder = EventDecoder(model=model)
-        async with await runner.start(argv, build_input(prompt, options)) as child:
-            self._children.add(child)  # so disconnect() can stop it
-            try:
-                while (line := await child.next_line()) is not None:
-                    for message in decoder.feed(line):
-                        yield message
-                    if decoder.failure is not None:
-                        raise with_stderr(decoder.failure, child.stderr_tail(STDERR_QUOTE))
-                    if decoder.done:
-                        yield decoder.final()
-                        await child.exited(within=EXIT_SETTLE)
-                        return
-                code = await child.wait()
-                raise error_for_exit(code, child.stderr_tail(), events=decoder.events)
-            finally:
-                self._children.discard(child)
+        argv = build_argv(self.executable(), self.settings, options, model=model)
+        return Launch(argv, build_input(prompt, options), EventDecoder(model=model))
 
-    async def health(self) -> Health:
-        """Whether ``gemini --version`` runs: its path and version, or why it does not.
+    async def start(self, argv: Sequence[str], stdin: bytes) -> ChildProcess:
+        return await self._ready().start(list(argv), stdin)
 
-        A missing binary still raises: installing it is the user's to do.
-        """
-        runner = self._ready()
-        try:
-            code, version, stderr = await runner.version()
-        except TimeoutError:
-            return Health(ok=False, provider=self.name, detail=f"{runner.binary} --version hung")
-        except ClaifError as error:
-            return Health(ok=False, provider=self.name, detail=str(error))
-        if code != 0 or not version:
-            reason = error_for_exit(code, stderr, events=1) if code else TransportError("no output")
-            return Health(ok=False, provider=self.name, detail=f"{runner.binary}: {reason}")
-        return Health(ok=True, provider=self.name, detail=f"{runner.binary} {version}")
+    def exit_error(self, code: int, stderr: str, *, events: int) -> ClaifError:
+        return error_for_exit(code, stderr, events=events)

@@ -20,7 +20,6 @@ from .types import INSTALL_HINT, PROVIDER_NAME, GeminiSettings
 
 __all__ = ["CliRunner"]
 
-VERSION_TIMEOUT = 30.0
 DEFAULTS_VARIABLE = "GEMINI_CLI_SYSTEM_DEFAULTS_PATH"
 SYSTEM_SETTINGS = {
     "darwin": "/Library/Application Support/GeminiCli/settings.json",
@@ -70,17 +69,6 @@ class CliRunner:
             max_line_bytes=self.settings.max_line_bytes,
             term_grace=self.settings.term_grace,
         )
-
-    async def version(self) -> tuple[int, str, str]:
-        """``gemini --version``: exit code, first line of output, tail of stderr."""
-        import anyio
-
-        with anyio.fail_after(VERSION_TIMEOUT):
-            async with await self.start([self.binary, "--version"], b"") as child:
-                line = await child.next_line()
-                code = await child.wait()
-        text = (line or b"").decode("utf-8", "replace").strip()
-        return code, text, child.stderr_tail(500)
 
 
 def _defaults_file(env: dict[str, str], attempts: int) -> Path | None:

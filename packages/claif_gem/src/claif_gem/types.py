@@ -15,7 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from claif.bounds import DEFAULT_MAX_EVENT_BYTES
-from claif.settings import Setting, positive, resolve_settings
+from claif.settings import (
+    Setting,
+    as_words,
+    environment_words,
+    parse_environment,
+    positive,
+    resolve_settings,
+    shell_words,
+)
 
 __all__ = [
     "APPROVAL_MODES",
@@ -23,7 +31,6 @@ __all__ = [
     "PROVIDER_NAME",
     "SETTINGS",
     "GeminiSettings",
-    "parse_environment",
 ]
 
 PROVIDER_NAME = "gemini"
@@ -32,22 +39,6 @@ INSTALL_HINT = (
 )
 # What --approval-mode accepts in the CLI 0.61: ask, accept edits, accept all, plan only.
 APPROVAL_MODES = ("default", "auto_edit", "yolo", "plan")
-
-
-def _arguments(value: str) -> str | None:
-    try:
-        shlex.split(value)
-    except ValueError as exc:
-        return f"must be shell words ({exc})"
-    return None
-
-
-def _environment(value: str) -> str | None:
-    try:
-        parse_environment(value)
-    except ValueError as exc:
-        return str(exc)
-    return None
 
 
 SETTINGS = (
@@ -69,14 +60,14 @@ SETTINGS = (
         doc="which tool calls the CLI runs without asking; headless, 'default' runs none",
     ),
     Setting(
-        "extra_args", str, optional=True, check=_arguments, doc="more CLI arguments, shell words"
+        "extra_args", str, optional=True, check=shell_words, doc="more CLI arguments, shell words"
     ),
     Setting("cwd", str, optional=True, doc="the CLI's working directory (its workspace)"),
     Setting(
         "extra_env",
         str,
         optional=True,
-        check=_environment,
+        check=environment_words,
         doc="more environment for the CLI, as shell words NAME=VALUE",
     ),
     Setting(
@@ -97,19 +88,6 @@ SETTINGS = (
 )
 
 
-def parse_environment(value: str | Mapping[str, str]) -> dict[str, str]:
-    """``NAME=VALUE`` shell words (or a mapping) as a dict; a word without ``=`` is refused."""
-    if isinstance(value, Mapping):
-        return {str(k): str(v) for k, v in value.items()}
-    pairs = {}
-    for word in shlex.split(value):
-        name, equals, setting = word.partition("=")
-        if not equals or not name:
-            raise ValueError(f"must be NAME=VALUE words, not {word!r}")
-        pairs[name] = setting
-    return pairs
-
-
 @dataclass(frozen=True)
 class GeminiSettings:
     """Resolved settings of one provider instance (fields mirror :data:`SETTINGS`)."""
@@ -127,12 +105,9 @@ class GeminiSettings:
     @classmethod
     def resolve(cls, **keywords: Any) -> GeminiSettings:
         """Settings from arguments, environment and config; ``extra_env`` may be a dict."""
-        if isinstance(keywords.get("extra_env"), Mapping):
-            keywords["extra_env"] = shlex.join(
-                f"{name}={value}" for name, value in keywords["extra_env"].items()
-            )
-        if isinstance(keywords.get("extra_args"), list | tuple):
-            keywords["extra_args"] = shlex.join(str(word) for word in keywords["extra_args"])
+        for name in ("extra_args", "extra_env"):
+            if name in keywords:
+                keywords[name] = as_words(keywords[name])
         values = resolve_settings(PROVIDER_NAME, SETTINGS, keywords)
         values["extra_args"] = tuple(shlex.split(values["extra_args"] or ""))
         values["extra_env"] = parse_environment(values["extra_env"] or "")
