@@ -449,5 +449,5 @@ class TestWordSettings:
     ):
         monkeypatch.setenv("DEMO_EXTRA_ARGS", "--x 'open")
         declared = (Setting("extra_args", str, optional=True, check=shell_words),)
-        with pytest.raises(ConfigurationError, match="shell words.*DEMO_EXTRA_ARGS"):
+        with pytest.raises(ConfigurationError, match=r"shell words.*DEMO_EXTRA_ARGS"):
             resolve_settings("demo", declared, {})

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from claif.testing import isolate_claif
 from claif_cla.testing import ClaudeHarness, FakeAnthropic
 
 
@@ -23,8 +24,5 @@ def harness(api: FakeAnthropic) -> ClaudeHarness:
 
 @pytest.fixture(autouse=True)
 def private_claif_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CLAIF_SESSIONS_DIR", str(tmp_path / "sessions"))
-    monkeypatch.setenv("CLAIF_CONFIG", str(tmp_path / "config.toml"))
-    monkeypatch.setenv("CLAIF_KEYS", str(tmp_path / "keys.json"))
-    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "CLAUDE_MODEL", "ANTHROPIC_AUTH_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
+    clear = ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "CLAUDE_MODEL", "ANTHROPIC_AUTH_TOKEN")
+    isolate_claif(monkeypatch, tmp_path, clear=clear)

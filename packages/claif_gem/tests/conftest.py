@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from claif.testing import isolate_claif
 from claif_gem.testing import FakeGemini, GeminiHarness
 
 
@@ -30,9 +31,5 @@ def harness(fake: FakeGemini) -> GeminiHarness:
 @pytest.fixture(autouse=True)
 def private_claif_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Sessions, config and keys of these tests live in their own folder."""
-    monkeypatch.setenv("CLAIF_SESSIONS_DIR", str(tmp_path / "sessions"))
-    monkeypatch.setenv("CLAIF_CONFIG", str(tmp_path / "config.toml"))
-    monkeypatch.setenv("CLAIF_KEYS", str(tmp_path / "keys.json"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    for name in ("GEMINI_CLI_PATH", "GEMINI_MODEL", "GEMINI_APPROVAL_MODE", "GEMINI_CWD"):
-        monkeypatch.delenv(name, raising=False)
+    clear = ("GEMINI_CLI_PATH", "GEMINI_MODEL", "GEMINI_APPROVAL_MODE", "GEMINI_CWD")
+    isolate_claif(monkeypatch, tmp_path, clear=clear)

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from claif.testing import isolate_claif
 from claif_myprovider import MyProvider
 from claif_myprovider.testing import FakeBackend
 
@@ -13,10 +14,8 @@ from claif_myprovider.testing import FakeBackend
 @pytest.fixture(autouse=True)
 def isolated_config(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     """No developer's key, URL or config file leaks into a test."""
-    for name in ("API_KEY", "BASE_URL", "MODEL", "IDLE_TIMEOUT", "CONNECT_TIMEOUT"):
-        monkeypatch.delenv(f"MYPROVIDER_{name}", raising=False)
-    monkeypatch.setenv("CLAIF_CONFIG", str(tmp_path / "config.toml"))
-    monkeypatch.setenv("CLAIF_KEYS", str(tmp_path / "keys.json"))
+    names = ("API_KEY", "BASE_URL", "MODEL", "IDLE_TIMEOUT", "CONNECT_TIMEOUT")
+    isolate_claif(monkeypatch, tmp_path, clear=[f"MYPROVIDER_{name}" for name in names])
 
 
 @pytest.fixture

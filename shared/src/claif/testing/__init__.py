@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._harness import Harness, SentRequest, Unsupported
+from ._home import claif_home_env, isolate_claif
 from ._mock import MockProvider
 from ._retries import fast_retries
 
@@ -20,7 +21,9 @@ __all__ = [
     "ProviderConformance",
     "SentRequest",
     "Unsupported",
+    "claif_home_env",
     "fast_retries",
+    "isolate_claif",
 ]
 
 

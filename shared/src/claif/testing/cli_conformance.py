@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 
 from ._harness import Harness, Unsupported
+from ._home import claif_home_env
 
 __all__ = ["CLIConformance"]
 
@@ -56,13 +57,7 @@ class CLIConformance:
     def env(self, harness: Harness, tmp_path: Path) -> dict[str, str]:
         """The caller's environment without colour forcing, a private config home, the fake."""
         env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "CLICOLOR_FORCE")}
-        env.update(
-            NO_COLOR="1",
-            COLUMNS="200",
-            CLAIF_CONFIG=str(tmp_path / "config.toml"),
-            CLAIF_KEYS=str(tmp_path / "keys.json"),
-            CLAIF_SESSIONS_DIR=str(tmp_path / "sessions"),
-        )
+        env.update(NO_COLOR="1", COLUMNS="200", **claif_home_env(tmp_path))
         env.update(harness.cli_environment())
         return env
 
