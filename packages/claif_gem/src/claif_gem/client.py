@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from claif.common.conversation import prompt_text
 from claif.common.errors import (
     AuthenticationError,
     ClaifError,
@@ -84,20 +85,12 @@ def build_argv(
 
 
 def build_input(prompt: str, options: ClaifOptions) -> bytes:
-    """What goes on standard input: the prompt, with the system prompt and history folded in.
+    """Standard input: the prompt with the system prompt and unseen history folded in ahead.
 
-    The CLI keeps its own system prompt (its tools depend on it), so ours goes
-    ahead of the prompt as instructions; earlier turns the CLI has not seen
-    (no session of its own to resume) go ahead as a transcript.
+    Over the CLI's 8 MiB input limit is refused here: it would cut the rest off unseen.
     """
-    parts = []
-    if options.system_prompt:
-        parts.append(f"<system_instructions>\n{options.system_prompt}\n</system_instructions>")
-    if options.history and not options.native_session_id:
-        turns = "\n".join(_turn(message) for message in options.history if message.text)
-        parts.append(f"<conversation_so_far>\n{turns}\n</conversation_so_far>")
-    parts.append(prompt)
-    data = "\n\n".join(parts).encode("utf-8", "surrogatepass")
+    text = prompt_text(prompt, options, resumed=bool(options.native_session_id))
+    data = text.encode("utf-8", "surrogatepass")
     if len(data) > MAX_INPUT_BYTES:
         raise ValidationError(
             f"the prompt is {len(data)} bytes with its system prompt and history; the Gemini "
@@ -106,11 +99,6 @@ def build_input(prompt: str, options: ClaifOptions) -> bytes:
             provider=PROVIDER_NAME,
         )
     return data
-
-
-def _turn(message: Message) -> str:
-    tag = "user" if message.role is Role.USER else "assistant"
-    return f"<{tag}>\n{message.text}\n</{tag}>"
 
 
 class EventDecoder:

@@ -16,7 +16,6 @@ this fake through core's conformance suites.
 from __future__ import annotations
 
 import json
-import re
 import sys
 import uuid
 from collections.abc import Mapping, Sequence
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from claif.testing import Harness, SentRequest, Unsupported
-from claif.testing.executable import Call, FakeExecutable, Run
+from claif.testing.executable import Call, FakeExecutable, Run, read_prompt_text
 
 from .provider import GeminiProvider
 
@@ -139,11 +138,6 @@ class FakeGemini(FakeExecutable):
         return sent
 
 
-_SYSTEM = re.compile(r"\A<system_instructions>\n(.*?)\n</system_instructions>\n\n", re.DOTALL)
-_HISTORY = re.compile(r"\A<conversation_so_far>\n(.*?)\n</conversation_so_far>\n\n", re.DOTALL)
-_TURN = re.compile(r"<(user|assistant)>\n(.*?)\n</\1>", re.DOTALL)
-
-
 def _session_and_reply(run: Run) -> tuple[str | None, str]:
     """The session id a run's ``init`` announces and the assistant text it streams."""
     session, texts = None, []
@@ -163,15 +157,8 @@ def _session_and_reply(run: Run) -> tuple[str | None, str]:
 
 def sent_request(call: Call) -> SentRequest:
     """Model from ``--model``; system prompt, history and prompt read back from stdin."""
-    text = call.text
-    system = None
-    if match := _SYSTEM.match(text):
-        system, text = match.group(1), text[match.end() :]
-    texts = []
-    if match := _HISTORY.match(text):
-        texts = [turn.group(2) for turn in _TURN.finditer(match.group(1))]
-        text = text[match.end() :]
-    return SentRequest(model=call.option("--model", "-m"), system=system, texts=(*texts, text))
+    system, texts = read_prompt_text(call.text)
+    return SentRequest(model=call.option("--model", "-m"), system=system, texts=tuple(texts))
 
 
 class GeminiHarness(Harness):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .options import ClaifOptions
 from .types import ContentBlock, Message, Role, TextBlock
 
-__all__ = ["conversation"]
+__all__ = ["conversation", "prompt_text"]
 
 
 def conversation(prompt: str, options: ClaifOptions | None = None) -> list[Message]:
@@ -21,3 +21,26 @@ def conversation(prompt: str, options: ClaifOptions | None = None) -> list[Messa
     if blocks:
         history.append(Message(Role.USER, blocks))
     return history
+
+
+def prompt_text(prompt: str, options: ClaifOptions, *, resumed: bool = False) -> str:
+    """One text for a CLI that reads a single prompt: system prompt, history, then the prompt.
+
+    An agent CLI keeps its own system prompt (its tools depend on it), so ours
+    goes first as tagged instructions; earlier turns go next as a tagged
+    transcript, unless the CLI ``resumed`` its own session and has seen them.
+    :func:`claif.testing.executable.read_prompt_text` reads it back.
+    """
+    parts = []
+    if options.system_prompt:
+        parts.append(f"<system_instructions>\n{options.system_prompt}\n</system_instructions>")
+    if options.history and not resumed:
+        turns = "\n".join(_turn(message) for message in options.history if message.text)
+        parts.append(f"<conversation_so_far>\n{turns}\n</conversation_so_far>")
+    parts.append(prompt)
+    return "\n\n".join(parts)
+
+
+def _turn(message: Message) -> str:
+    tag = "user" if message.role is Role.USER else "assistant"
+    return f"<{tag}>\n{message.text}\n</{tag}>"

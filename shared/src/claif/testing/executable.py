@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import sys
 from collections.abc import Mapping, Sequence
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Call", "FakeExecutable", "Run"]
+__all__ = ["Call", "FakeExecutable", "Run", "read_prompt_text"]
 
 _PLAYER = Path(__file__).with_name("_player.py")
 
@@ -113,6 +114,24 @@ class Call:
                 if word.startswith(name + "="):
                     return word[len(name) + 1 :]
         return None
+
+
+_SYSTEM = re.compile(r"\A<system_instructions>\n(.*?)\n</system_instructions>\n\n", re.DOTALL)
+_HISTORY = re.compile(r"\A<conversation_so_far>\n(.*?)\n</conversation_so_far>\n\n", re.DOTALL)
+_TURN = re.compile(r"<(user|assistant)>\n(.*?)\n</\1>", re.DOTALL)
+
+
+def read_prompt_text(text: str) -> tuple[str | None, list[str]]:
+    """The system prompt and the texts (history turns, then the prompt) of a text made by
+    :func:`claif.common.conversation.prompt_text`: what a fake CLI was asked."""
+    system = None
+    if match := _SYSTEM.match(text):
+        system, text = match.group(1), text[match.end() :]
+    texts = []
+    if match := _HISTORY.match(text):
+        texts = [turn.group(2) for turn in _TURN.finditer(match.group(1))]
+        text = text[match.end() :]
+    return system, [*texts, text]
 
 
 class FakeExecutable:
