@@ -21,6 +21,7 @@ from claif.common.errors import (
     TransportError,
     ValidationError,
     error_from_http,
+    http_status_in,
     parse_retry_after,
 )
 
@@ -126,3 +127,20 @@ def test_retry_after_never_raises_and_never_negative(raw):
     """Any header text gives None or a non-negative finite number, never an exception."""
     value = parse_retry_after({"Retry-After": raw}, now=1_700_000_000.0)
     assert value is None or (value >= 0 and value != float("inf"))
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        ("unexpected status 401 Unauthorized: Incorrect API key, url: http://x/v1", 401),
+        ("exceeded retry limit, last status: 429 Too Many Requests", 429),
+        ('[API Error: {"error": {"code": 503, "message": "overloaded"}}]', 503),
+        ("HTTP status code 500", 500),
+        ("status 200 and then status 502", 502),  # a success status is not an error's
+        ("listening on port 4010, 1234 tokens", None),
+        ("status: 99", None),
+        ("", None),
+    ],
+)
+def test_http_status_in_a_cli_message(text, status):
+    assert http_status_in(text) == status

@@ -24,6 +24,7 @@ from claif.common.errors import (
     TransportError,
     ValidationError,
     error_from_http,
+    http_status_in,
     quote_text,
 )
 from claif.common.options import ClaifOptions
@@ -65,7 +66,6 @@ EXIT_MEANINGS: dict[int, tuple[type[ClaifError], str]] = {
     130: (TransportError, "the Gemini CLI was interrupted"),
 }
 
-_HTTP_CODE = re.compile(r'"code"\s*:\s*(\d{3})|\bstatus(?: code)?\s*:?\s*(\d{3})\b')
 _QUOTA = re.compile(r"RESOURCE_EXHAUSTED|quota|rate limit|\b429\b", re.IGNORECASE)
 _AUTH = re.compile(r"UNAUTHENTICATED|API key not valid|API_KEY_INVALID|PERMISSION_DENIED")
 _NETWORK = re.compile(r"ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|EAI_AGAIN|fetch failed")
@@ -266,12 +266,8 @@ def _api_error(text: str) -> ProviderError | None:
             if delay := _RETRY_DELAY.search(text):  # google.rpc.RetryInfo, as "2s"
                 found.retry_after = float(delay.group(1))
             return found
-    match = _HTTP_CODE.search(text)
-    if match:
-        code = int(match.group(1) or match.group(2))
-        if 400 <= code < 600:
-            return error_from_http(code, body=text, provider=PROVIDER_NAME)
-    return None
+    status = http_status_in(text)
+    return None if status is None else error_from_http(status, body=text, provider=PROVIDER_NAME)
 
 
 def error_for_exit(code: int, stderr: str, *, events: int) -> ClaifError:

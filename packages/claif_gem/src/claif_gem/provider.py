@@ -17,7 +17,7 @@ from claif.common.errors import ClaifError
 from claif.common.options import ClaifOptions
 from claif.process import ChildProcess
 from claif.providers.capabilities import Capability
-from claif.providers.command_line import CommandLineProvider, Launch
+from claif.providers.command_line import CommandLineProvider, Launch, LineDecoder
 from claif.settings import explicit_settings
 
 from .client import EventDecoder, build_argv, build_input, error_for_exit
@@ -94,5 +94,5 @@ class GeminiProvider(CommandLineProvider):
     async def start(self, argv: Sequence[str], stdin: bytes) -> ChildProcess:
         return await self._ready().start(list(argv), stdin)
 
-    def exit_error(self, code: int, stderr: str, *, events: int) -> ClaifError:
-        return error_for_exit(code, stderr, events=events)
+    def exit_error(self, code: int, stderr: str, decoder: LineDecoder | None) -> ClaifError:
+        return error_for_exit(code, stderr, events=decoder.events if decoder else 1)

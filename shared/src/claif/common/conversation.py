@@ -23,16 +23,19 @@ def conversation(prompt: str, options: ClaifOptions | None = None) -> list[Messa
     return history
 
 
-def prompt_text(prompt: str, options: ClaifOptions, *, resumed: bool = False) -> str:
+def prompt_text(
+    prompt: str, options: ClaifOptions, *, resumed: bool = False, system: bool = True
+) -> str:
     """One text for a CLI that reads a single prompt: system prompt, history, then the prompt.
 
     An agent CLI keeps its own system prompt (its tools depend on it), so ours
     goes first as tagged instructions; earlier turns go next as a tagged
     transcript, unless the CLI ``resumed`` its own session and has seen them.
+    ``system=False`` leaves the system prompt out, for a CLI that takes it apart.
     :func:`claif.testing.executable.read_prompt_text` reads it back.
     """
     parts = []
-    if options.system_prompt:
+    if options.system_prompt and system:
         parts.append(f"<system_instructions>\n{options.system_prompt}\n</system_instructions>")
     if options.history and not resumed:
         turns = "\n".join(_turn(message) for message in options.history if message.text)

@@ -23,6 +23,7 @@ registered secret is masked there, also in library use.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -39,6 +40,7 @@ __all__ = [
     "TransportError",
     "ValidationError",
     "error_from_http",
+    "http_status_in",
     "parse_retry_after",
     "quote_text",
     "server_message",
@@ -222,6 +224,19 @@ def error_from_http(
     if retryable:
         error.retry_after = parse_retry_after(headers)  # a 503's Retry-After counts too
     return error
+
+
+_STATUS_IN_TEXT = re.compile(r'"code"\s*:\s*(\d{3})\b|\bstatus(?: code)?\s*:?\s*(\d{3})\b')
+
+
+def http_status_in(text: str) -> int | None:
+    """The HTTP error status a CLI's message quotes (``status 401``, ``last status: 429``,
+    ``"code": 503``), or None: for tools that report an API failure only as text."""
+    for match in _STATUS_IN_TEXT.finditer(text):
+        status = int(match.group(1) or match.group(2))
+        if 400 <= status < 600:
+            return status
+    return None
 
 
 _REASONS = {

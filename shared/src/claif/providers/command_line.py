@@ -89,8 +89,11 @@ class CommandLineProvider(BaseProvider):
         """Start ``argv`` (through :func:`claif.process.start_child`) with its folder and env."""
 
     @abstractmethod
-    def exit_error(self, code: int, stderr: str, *, events: int) -> ClaifError:
-        """What the CLI's exit ``code`` means when its output did not end properly."""
+    def exit_error(self, code: int, stderr: str, decoder: LineDecoder | None) -> ClaifError:
+        """What the CLI's exit ``code`` means when its output did not end properly.
+
+        ``decoder`` holds what the output said before (None for ``--version``).
+        """
 
     @property
     def running(self) -> set[ChildProcess]:
@@ -125,7 +128,7 @@ class CommandLineProvider(BaseProvider):
                         await child.exited(within=self.exit_settle)
                         return
                 code = await child.wait()
-                raise self.exit_error(code, child.stderr_tail(), events=decoder.events)
+                raise self.exit_error(code, child.stderr_tail(), decoder)
             finally:
                 self.running.discard(child)
 
@@ -153,6 +156,6 @@ class CommandLineProvider(BaseProvider):
         except ClaifError as error:
             return Health(ok=False, provider=self.name, detail=str(error))
         if code != 0 or not version:
-            reason = self.exit_error(code, stderr, events=1) if code else "it printed nothing"
+            reason = self.exit_error(code, stderr, None) if code else "it printed nothing"
             return Health(ok=False, provider=self.name, detail=f"{binary}: {reason}")
         return Health(ok=True, provider=self.name, detail=f"{binary} {version}")
