@@ -53,6 +53,11 @@ class Run:
             self.line(text)
         return self
 
+    def then(self, other: Run) -> Run:
+        """Append the steps of ``other``: runs built from pieces."""
+        self.steps.extend(other.steps)
+        return self
+
     def raw(self, data: bytes) -> Run:
         """Write exactly these bytes to standard output (no line break added)."""
         self.steps.append(["out", base64.b64encode(data).decode()])
