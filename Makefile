@@ -32,18 +32,24 @@ typecheck: setup  ## mypy (strict) over every package's source.
 
 # The real vendor CLIs the provider tests also run against, offline, pinned.
 GEMINI_CLI_VERSION := 0.61.0
+CODEX_CLI_VERSION := 0.171.0
 VENDOR := .vendor
 
-vendor-clis:  ## Install the pinned Gemini CLI into .vendor/ with npm (skipped, saying so, without npm).
-	@if command -v npm >/dev/null 2>&1; then \
-	  [ -x $(VENDOR)/gemini-cli/node_modules/.bin/gemini ] && \
-	  grep -q '"version": "$(GEMINI_CLI_VERSION)"' $(VENDOR)/gemini-cli/node_modules/@google/gemini-cli/package.json \
-	  || npm install --prefix $(VENDOR)/gemini-cli --no-audit --no-fund --loglevel=error \
-	     @google/gemini-cli@$(GEMINI_CLI_VERSION) \
-	  || echo "vendor-clis: npm install of @google/gemini-cli failed; its real-CLI tests will skip"; \
-	else \
-	  echo "vendor-clis: npm not found; the real Gemini CLI tests will skip"; \
-	fi
+vendor-clis:  ## Install the pinned Gemini and Codex CLIs into .vendor/ with npm (skipped, saying so, without npm).
+	@$(call vendor_cli,gemini-cli,@google/gemini-cli,$(GEMINI_CLI_VERSION),gemini)
+	@$(call vendor_cli,codex,@openai/codex,$(CODEX_CLI_VERSION),codex)
+
+# $(call vendor_cli,FOLDER,NPM_PACKAGE,VERSION,BINARY): install unless that version is there.
+define vendor_cli
+if command -v npm >/dev/null 2>&1; then \
+  [ -x $(VENDOR)/$(1)/node_modules/.bin/$(4) ] && \
+  grep -q '"version": "$(3)"' $(VENDOR)/$(1)/node_modules/$(2)/package.json \
+  || npm install --prefix $(VENDOR)/$(1) --no-audit --no-fund --loglevel=error $(2)@$(3) \
+  || echo "vendor-clis: npm install of $(2) failed; its real-CLI tests will skip"; \
+else \
+  echo "vendor-clis: npm not found; the real $(2) tests will skip"; \
+fi
+endef
 
 test: lint typecheck vendor-clis  ## Lint, type check, the whole suite (on every supported Python), coverage per package.
 	$(UV) run --locked pytest --cov-branch --cov-report= $(addprefix --cov=,$(notdir $(COVERAGE_PACKAGES)))
