@@ -74,4 +74,5 @@ bench: setup  ## Benchmarks that print ratios against peers (openai SDK, llm) ru
 	cd bench && $(UV) run --locked python concurrency.py
 	cd bench && $(UV) run --locked python cold_start.py
 	cd bench && $(UV) run --locked python gem_overhead.py
+	cd bench && $(UV) run --locked python cod_overhead.py
 	cd bench && $(UV) run --locked python cla_overhead.py
