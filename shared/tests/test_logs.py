@@ -68,6 +68,27 @@ def test_empty_value_is_ignored():
     assert redact("plain text") == "plain text"
 
 
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (
+            "Incorrect API key provided: sk-test-key-0123456789.",
+            "Incorrect API key provided: sk-****.",
+        ),
+        ("bad key sk-proj-AbCdEf0123456789xyz here", "bad key sk-proj-**** here"),
+        ("x-api-key: sk-ant-api03-abcdefghijklmnop", "x-api-key: sk-ant-****"),
+        ("key=AIzaSyA1234567890abcdefghijklmnopqrstu", "key=AIza****"),
+        (
+            "the sk-short word and desk-1234567890abcdef stay",
+            "the sk-short word and desk-1234567890abcdef stay",
+        ),
+    ],
+)
+def test_redact_masks_what_looks_like_an_api_key_though_never_registered(text, shown):
+    """A backend or CLI may echo a key claif never saw; its shape gives it away."""
+    assert redact(text) == shown
+
+
 def test_redact_returns_the_text_itself_when_nothing_is_registered():
     """With no secret registered redact() does no work and returns its argument."""
     code = "import claif.logs as logs; s = 'x' * 1000; print(logs.redact(s) is s)"

@@ -121,12 +121,23 @@ def _parses(url: str) -> bool:
     return True
 
 
+# Keys a backend or CLI may echo back in its own words (OpenAI's and Anthropic's ``sk-``,
+# Google's ``AIza``): claif never registered them, so they are recognised by shape.
+_KEY_SHAPED = re.compile(r"\b(sk-(?:ant-|proj-)?|AIza)[A-Za-z0-9_\-]{12,}")
+
+
 def redact(text: str) -> str:
-    """The text with every registered secret replaced by ``****``."""
-    pattern = _pattern
-    if pattern is None or not text:
+    """The text with every registered secret, and anything shaped like an API key, masked.
+
+    A key-shaped word keeps its prefix (``sk-****``) so the message still says
+    which kind of key was involved.
+    """
+    if not text:
         return text
-    return pattern.sub(MASK, text)
+    pattern = _pattern
+    if pattern is not None:
+        text = pattern.sub(MASK, text)
+    return _KEY_SHAPED.sub(lambda match: match.group(1) + MASK, text)
 
 
 def _redact_value(value: Any) -> Any:
