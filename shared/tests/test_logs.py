@@ -72,7 +72,7 @@ def test_empty_value_is_ignored():
     ("text", "shown"),
     [
         (
-            "Incorrect API key provided: sk-test-key-0123456789.",
+            "Incorrect API key provided: sk-never-registered-0123456789.",
             "Incorrect API key provided: sk-****.",
         ),
         ("bad key sk-proj-AbCdEf0123456789xyz here", "bad key sk-proj-**** here"),
@@ -87,6 +87,20 @@ def test_empty_value_is_ignored():
 def test_redact_masks_what_looks_like_an_api_key_though_never_registered(text, shown):
     """A backend or CLI may echo a key claif never saw; its shape gives it away."""
     assert redact(text) == shown
+
+
+def test_secret_environment_values_are_registered_by_their_names():
+    from claif.logs import register_secret_environment
+
+    register_secret_environment(
+        {
+            "FAKE_KEY": "plainsecretvalue0123",
+            "GH_TOKEN": " tok-123456789 ",
+            "HOME": "/root/x1234567",
+        }
+    )
+    assert redact("said plainsecretvalue0123 and tok-123456789") == "said **** and ****"
+    assert redact("home is /root/x1234567") == "home is /root/x1234567"
 
 
 def test_redact_returns_the_text_itself_when_nothing_is_registered():

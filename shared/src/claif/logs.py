@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
@@ -28,6 +28,7 @@ __all__ = [
     "mask_url",
     "redact",
     "register_secret",
+    "register_secret_environment",
     "register_url_secret",
 ]
 
@@ -49,6 +50,17 @@ _STANDARD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__di
 _root = logging.getLogger("claif")
 if not any(isinstance(handler, logging.NullHandler) for handler in _root.handlers):
     _root.addHandler(logging.NullHandler())
+
+
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
+
+
+def register_secret_environment(env: Mapping[str, str]) -> None:
+    """Register the values of variables whose names say they are secrets (``*_API_KEY``,
+    ``*_TOKEN`` ...): what a child process is given may come back in its words."""
+    for name, value in env.items():
+        if _SECRET_NAME.search(name) and isinstance(value, str) and len(value.strip()) >= 8:
+            register_secret(value.strip())
 
 
 def register_secret(value: str) -> None:

@@ -81,10 +81,15 @@ async def start_child(
     """Start ``argv`` in its own process group with ``stdin`` as its whole standard input.
 
     Use the result with ``async with``: leaving the block ends and reaps the
-    child and its group, whatever happened inside.
+    child and its group, whatever happened inside. Values of the environment
+    whose names say they are secrets are masked in claif's output from now
+    on: the child may quote them back.
     """
     import anyio
 
+    from .logs import register_secret_environment
+
+    register_secret_environment(os.environ if env is None else env)
     source = _input_file(stdin)
     output, child_end = _output_pipe()
     try:

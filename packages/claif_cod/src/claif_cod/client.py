@@ -18,6 +18,7 @@ from claif.common.conversation import prompt_text
 from claif.common.errors import (
     AuthenticationError,
     ClaifError,
+    ConfigurationError,
     ProviderError,
     RateLimitError,
     TransportError,
@@ -28,6 +29,7 @@ from claif.common.errors import (
 )
 from claif.common.options import ClaifOptions
 from claif.common.types import META_NATIVE_SESSION, Message, Role, ToolResultBlock, ToolUseBlock
+from claif.logs import redact
 from claif.streaming import StreamAssembler
 
 from .types import PROVIDER_NAME, CodexSettings
@@ -53,7 +55,11 @@ TOOL_ITEMS = ("command_execution", "file_change", "mcp_tool_call", "web_search")
 _USAGE_LIMIT = re.compile(r"usage limit|quota exceeded|insufficient_quota|billing", re.IGNORECASE)
 _CONTEXT = re.compile(r"context window|context_length_exceeded|maximum context", re.IGNORECASE)
 _INVALID = re.compile(r"invalid_request_error|invalid value|unsupported (?:model|parameter)")
-_AUTH = re.compile(r"unauthorized|invalid api key|incorrect api key|not logged in|log ?in ", re.I)
+_AUTH = re.compile(
+    r"unauthorized|invalid api key|incorrect api key|not logged in|missing environment variable",
+    re.IGNORECASE,
+)
+_UNTRUSTED = re.compile(r"Not inside a trusted directory")
 _NETWORK = re.compile(
     r"stream disconnected|connection (?:failed|refused|reset)|error sending request|timed out"
     r"|dns error|waiting for network",
@@ -129,6 +135,7 @@ class EventDecoder:
         self._warnings: list[str] = []
         self._counts: dict[str, int] = {}
         self._reasoned = False
+        self._texts_from: str | None = None  # the agent message text last came from
 
     @property
     def done(self) -> bool:
@@ -197,7 +204,7 @@ class EventDecoder:
         Waiting for the network has no limit in the CLI; that becomes a
         TransportError at once, so core's retries and deadline decide instead.
         """
-        text = str(event.get("message") or "")
+        text = redact(str(event.get("message") or ""))
         self.last_error = text
         if _WAITING_FOR_NETWORK.match(text):
             self.failure = TransportError(
@@ -227,7 +234,7 @@ class EventDecoder:
             return []
         if kind == "error":
             if completed:
-                text = str(item.get("message") or "")
+                text = redact(str(item.get("message") or ""))
                 log.warning("the Codex CLI reported: %s", text)
                 self._warnings.append(text)
             return []
@@ -243,14 +250,14 @@ class EventDecoder:
         text = item.get("text")
         if not isinstance(text, str):
             raise _malformed("agent_message", item)
-        first_sight = item_id not in self._text_sent
         sent = self._text_sent.get(item_id, 0)
-        self._text_sent[item_id] = max(sent, len(text))
         new = text[sent:]
         if not new:
             return []
-        if first_sight and len(self._text_sent) > 1:
+        self._text_sent[item_id] = len(text)
+        if sent == 0 and self._texts_from not in (None, item_id):
             new = "\n\n" + new
+        self._texts_from = item_id
         return [self.reply.text(new)]
 
     def _tool(
@@ -363,7 +370,11 @@ _HANDLERS = {
 
 
 def error_from_text(text: str) -> ClaifError:
-    """The error a failure message describes: an HTTP status in it decides, then its words."""
+    """The error a failure message describes: an HTTP status in it decides, then its words.
+
+    The words are the server's or the CLI's, so a key they echo is masked.
+    """
+    text = redact(text)
     detail = quote_text(" ".join(text.split()))
     status = http_status_in(text)
     if status is not None and not (status == 429 and _USAGE_LIMIT.search(text)):
@@ -378,7 +389,17 @@ def error_from_text(text: str) -> ClaifError:
             provider=PROVIDER_NAME,
         )
     if _AUTH.search(text):
-        return AuthenticationError(f"authentication failed: {detail}", provider=PROVIDER_NAME)
+        return AuthenticationError(
+            f"authentication failed: {detail} (the Codex CLI takes CODEX_API_KEY, or its login: "
+            "`codex login`)",
+            provider=PROVIDER_NAME,
+        )
+    if _UNTRUSTED.search(text):
+        return ConfigurationError(
+            "the Codex CLI refuses to work outside a git repository unless told: set "
+            f"skip_git_repo_check (CODEX_SKIP_GIT_REPO_CHECK=true); it said: {detail}",
+            provider=PROVIDER_NAME,
+        )
     if _INVALID.search(text):
         return ValidationError(f"the API refused the request: {detail}", provider=PROVIDER_NAME)
     if _NETWORK.search(text):
