@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from claif.testing import claif_home_env, run_script
 from claif.testing.executable import Run
 from claif_gem.testing import FakeGemini
 
@@ -19,19 +19,11 @@ CLAIF = Path(sys.executable).with_name("claif")
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GEMINI_")}
-    env.update(NO_COLOR="1", CLAIF_CONFIG=str(tmp_path / "c.toml"), CLAIF_KEYS=str(tmp_path / "k"))
-    return env
+    return {**env, "NO_COLOR": "1", **claif_home_env(tmp_path)}
 
 
-def run(*args: str, env: dict[str, str], script: Path = SCRIPT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(script), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
+def run(*args: str, env: dict[str, str], script: Path = SCRIPT):
+    return run_script([script], *args, env=env)
 
 
 def test_health_names_binary_and_version(fake: FakeGemini, env):

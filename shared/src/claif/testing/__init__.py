@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._harness import Harness, SentRequest, Unsupported
-from ._home import claif_home_env, isolate_claif
+from ._home import claif_home_env, isolate_claif, run_script
 from ._mock import MockProvider
 from ._retries import fast_retries
 
@@ -24,6 +24,7 @@ __all__ = [
     "claif_home_env",
     "fast_retries",
     "isolate_claif",
+    "run_script",
 ]
 
 

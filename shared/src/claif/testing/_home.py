@@ -1,13 +1,15 @@
-"""A private claif home for a test: its own config file, key store, sessions and cache."""
+"""A private claif home for a test (its own config file, key store, sessions and cache),
+and running a console script in it as a child process."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["claif_home_env", "isolate_claif"]
+__all__ = ["claif_home_env", "isolate_claif", "run_script"]
 
 
 def claif_home_env(folder: str | os.PathLike[str]) -> dict[str, str]:
@@ -30,3 +32,22 @@ def isolate_claif(
         monkeypatch.setenv(name, value)
     for name in clear:
         monkeypatch.delenv(name, raising=False)
+
+
+def run_script(
+    command: Sequence[str | os.PathLike[str]],
+    *args: str,
+    env: Mapping[str, str],
+    stdin: str | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` with ``args`` as a child, text in and out; no stdin unless given."""
+    return subprocess.run(
+        [os.fspath(word) for word in command] + list(args),
+        env=dict(env),
+        input=stdin,
+        stdin=subprocess.DEVNULL if stdin is None else None,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from ._harness import Harness, Unsupported
-from ._home import claif_home_env
+from ._home import claif_home_env, run_script
 
 __all__ = ["CLIConformance"]
 
@@ -64,15 +64,7 @@ class CLIConformance:
     @pytest.fixture
     def run(self, command: list[str], env: dict[str, str]) -> Any:
         def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-            return subprocess.run(
-                [*command, *args],
-                env=env,
-                input=stdin,
-                stdin=subprocess.DEVNULL if stdin is None else None,
-                capture_output=True,
-                text=True,
-                timeout=TIMEOUT,
-            )
+            return run_script(command, *args, env=env, stdin=stdin, timeout=TIMEOUT)
 
         return run
 
