@@ -45,7 +45,7 @@ REAL_CODEX = Path(
 ONCE = ClaifOptions(max_retries=0, timeout=60)
 MODEL = "gpt-5.5"  # in the CLI's catalog: no fallback-metadata warning
 KEY = "sk-test-key-0123456789"
-NATIVE = "x86_64-unknown-linux-musl/bin/codex"  # what the npm launcher starts, as its child
+NATIVE = "/bin/codex"  # .../vendor/<target triple>/bin/codex: what the npm launcher starts
 
 if not REAL_CODEX.exists():
     pytest.skip(
@@ -400,7 +400,9 @@ async def test_an_abandoned_query_leaves_no_process(make_provider, codex_home, h
                 await collect(provider, "hi", ONCE.replace(timeout=3))
         assert time.monotonic() - started < 20
         launchers = [argv for argv in seen.values() if argv[1:2] == [str(REAL_CODEX)]]
-        natives = [argv for argv in seen.values() if argv[0].endswith(NATIVE)]
+        natives = [
+            argv for argv in seen.values() if argv[0].endswith(NATIVE) and "/vendor/" in argv[0]
+        ]
         assert launchers, f"no node launcher among {seen}"
         assert natives, f"no native codex among {seen}"
         left = await anyio.to_thread.run_sync(processes_after, marker, 5.0)
