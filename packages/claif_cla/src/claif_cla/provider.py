@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import anyio
 
-from claif.common.errors import ProviderError
+from claif.common.errors import ClaifError, ProviderError
 from claif.common.options import ClaifOptions
 from claif.common.types import Message
 from claif.logs import mask_url
@@ -113,16 +113,17 @@ class ClaudeProvider(BaseProvider):
         decoder = EventDecoder(model=request["model"])
         stream = await sdk.open_stream(request, options.timeout)
         events = stream.__aiter__()
+        failure: ClaifError | None = None
         try:
             async for event in events:
                 for message in decoder.feed(event):
                     yield message
                 if decoder.done:
                     break
-        except Exception as exc:  # the SDK's or httpx2's; a claif error passes unchanged
+        except Exception as exc:  # noqa: BLE001 -- the SDK's or httpx2's, mapped (a claif error unchanged)
             from .transport import error_from_sdk
 
-            raise error_from_sdk(exc, reading=True) from exc
+            failure = error_from_sdk(exc, reading=True)
         finally:
             # The SDK's event iterator is an async generator over httpx2's byte
             # generator: closed here, in order, not by the garbage collector later
@@ -130,6 +131,8 @@ class ClaudeProvider(BaseProvider):
             with anyio.CancelScope(shield=True):
                 await events.aclose()
                 await stream.close()
+        if failure is not None:
+            raise _released(failure)
         yield decoder.final()
 
     async def models(self) -> list[str]:
@@ -160,3 +163,20 @@ class ClaudeProvider(BaseProvider):
             models=names,
             latency_ms=round(latency, 1),
         )
+
+
+def _released(error: ClaifError) -> ClaifError:
+    """``error`` without the SDK's exception behind it, whose frames are collected now.
+
+    An SDK failure mid-stream leaves httpx2's byte generators suspended inside
+    its traceback's frames, in reference cycles. Collected later by whichever
+    thread the garbage collector happens to run in, their finalizer fails
+    ("async generator already executing"); collected here, in the task that
+    owns them, they close quietly. The SDK's words are in the error's message.
+    """
+    import gc
+
+    error.__cause__ = error.__context__ = None
+    error.__suppress_context__ = True
+    gc.collect()
+    return error
