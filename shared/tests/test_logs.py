@@ -21,7 +21,7 @@ from claif.logs import (
     register_url_secret,
 )
 
-SECRET = "sk-test-logs-0123456789"
+SECRET = "logs-test-secret-0123456789"  # not key-shaped: masked as registered
 logger = logging.getLogger("claif.tests.logs")
 
 

@@ -146,10 +146,16 @@ def redact(text: str) -> str:
     """
     if not text:
         return text
+    # Key shapes first: a registered secret that is only part of a longer key would
+    # otherwise hide the shape and leave the rest of that key in sight.
+    text = _KEY_SHAPED.sub(_mask_key, text)
     pattern = _pattern
-    if pattern is not None:
-        text = pattern.sub(MASK, text)
-    return _KEY_SHAPED.sub(lambda match: match.group(1) + MASK, text)
+    return text if pattern is None else pattern.sub(MASK, text)
+
+
+def _mask_key(match: re.Match[str]) -> str:
+    """A registered key is masked whole; another keeps its prefix (``sk-****``)."""
+    return MASK if match.group(0) in _secrets else match.group(1) + MASK
 
 
 def _redact_value(value: Any) -> Any:

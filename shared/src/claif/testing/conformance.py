@@ -457,16 +457,19 @@ class ProviderConformance:
         fds = _open_fds()
         error: list[BaseException] = []
 
+        running = anyio.Event()
+
         async def consume() -> None:
             try:
-                await _drain(provider.query("hi", self._options(max_retries=3)))
+                async for _ in provider.query("hi", self._options(max_retries=3)):
+                    running.set()
             except ClaifError as caught:
                 error.append(caught)
 
-        with anyio.fail_after(5):
+        with anyio.fail_after(10):
             async with anyio.create_task_group() as group:
                 group.start_soon(consume)
-                await anyio.sleep(0.3)
+                await running.wait()  # the backend is answering: the query is under way
                 await provider.disconnect()
         assert error, "the query did not end"
         assert isinstance(error[0], TransportError)
