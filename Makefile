@@ -14,7 +14,7 @@ OTHER_PYTHONS := 3.10 3.12 3.13
 COVERAGE_PACKAGES := $(patsubst %/__init__.py,%,$(wildcard shared/src/*/__init__.py packages/*/src/*/__init__.py))
 COVERAGE_MIN := 85
 
-.PHONY: help setup lint typecheck test test-pythons demo bench vendor-clis
+.PHONY: help setup lint typecheck test test-pythons demo bench vendor-clis build publish bump
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -76,3 +76,18 @@ bench: setup  ## Benchmarks that print ratios against peers (openai SDK, llm) ru
 	cd bench && $(UV) run --locked python gem_overhead.py
 	cd bench && $(UV) run --locked python cod_overhead.py
 	cd bench && $(UV) run --locked python cla_overhead.py
+
+# Releases: one package at a time (PKG is its folder name; claif for shared/).
+INDEX ?= testpypi
+RELEASE = $(UV) run --locked python tools/release.py
+
+build: setup  ## Build every package, each into dist/<package>/.
+	$(RELEASE) build
+
+publish: setup  ## Publish one package: make publish PKG=claif_gem [INDEX=testpypi|pypi|<upload url>].
+	@[ -n "$(PKG)" ] || { echo "usage: make publish PKG=<package> [INDEX=testpypi|pypi|<url>]" >&2; exit 2; }
+	$(RELEASE) publish $(PKG) $(INDEX)
+
+bump: setup  ## Bump one package's version and the lock: make bump PKG=claif_gem PART=patch|minor|major.
+	@[ -n "$(PKG)" ] && [ -n "$(PART)" ] || { echo "usage: make bump PKG=<package> PART=patch|minor|major" >&2; exit 2; }
+	$(RELEASE) bump $(PKG) $(PART)
