@@ -79,7 +79,7 @@ bench: setup  ## Benchmarks that print ratios against peers (openai SDK, llm) ru
 
 # Releases: one package at a time (PKG is its folder name; claif for shared/).
 INDEX ?= testpypi
-RELEASE = $(UV) run --locked python tools/release.py
+RELEASE = UV='$(UV)' $(UV) run --locked python tools/release.py
 
 build: setup  ## Build every package, each into dist/<package>/.
 	$(RELEASE) build

@@ -23,6 +23,7 @@ import hashlib
 import html.parser
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -42,7 +43,10 @@ else:  # pragma: no cover - the workspace runs on 3.11; kept for running it by h
 
 ROOT = Path(__file__).resolve().parents[1]
 DIST = ROOT / "dist"
-UV = [sys.executable, "-m", "uv"] if shutil.which("uv") is None else ["uv"]
+# uv as the Makefile found it (on PATH, or the module pip installed), else the same search.
+UV = shlex.split(os.environ.get("UV", "")) or (
+    ["uv"] if shutil.which("uv") else [shutil.which("python3") or "python3", "-m", "uv"]
+)
 CORE = "claif"
 PARTS = ("major", "minor", "patch")
 PROVE_ATTEMPTS = 6  # an index may take a while to list a fresh upload (TestPyPI does)
