@@ -4,7 +4,6 @@ published, credentials, and the refusals and version bumps in a clone of the rep
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -17,19 +16,6 @@ import pytest
 from claif.testing.http import Exchange, FakeHttpServer, HttpRequest
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def load_release():
-    spec = importlib.util.spec_from_file_location("claif_release", ROOT / "tools" / "release.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-release = load_release()
 
 
 def clone(tmp_path: Path) -> Path:
@@ -47,7 +33,7 @@ def run_release(repo: Path, *args: str, env: dict[str, str] | None = None):
 
 
 class TestIndexes:
-    def test_the_two_named_indexes_come_from_twines_builtin_list(self):
+    def test_the_two_named_indexes_come_from_twines_builtin_list(self, release):
         from twine import utils
 
         test = release.index_for("testpypi")
@@ -56,7 +42,7 @@ class TestIndexes:
         assert "upload." not in test.simple
         assert release.index_for("pypi").upload == utils.DEFAULT_REPOSITORY
 
-    def test_any_other_index_is_a_url(self):
+    def test_any_other_index_is_a_url(self, release):
         index = release.index_for("http://127.0.0.1:8080")
         assert (index.upload, index.simple) == (
             "http://127.0.0.1:8080/",
@@ -65,7 +51,7 @@ class TestIndexes:
         with pytest.raises(release.ReleaseError, match="testpypi, pypi or an http"):
             release.index_for("warehouse")
 
-    def test_credentials_come_from_the_environment_only(self, monkeypatch):
+    def test_credentials_come_from_the_environment_only(self, release, monkeypatch):
         for name in ("UV_PUBLISH_TOKEN", "UV_PUBLISH_USERNAME", "UV_PUBLISH_PASSWORD"):
             monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv("TWINE_USERNAME", raising=False)
@@ -79,13 +65,13 @@ class TestIndexes:
 
 
 @pytest.fixture(scope="module")
-def built_cod() -> list[Path]:
+def built_cod(release) -> list[Path]:
     pkg = release.package("claif_cod")
     return release.build(pkg)
 
 
 class TestChecks:
-    def test_a_real_build_passes(self, built_cod):
+    def test_a_real_build_passes(self, release, built_cod):
         release.check(release.package("claif_cod"), built_cod)
 
     @pytest.mark.parametrize(
@@ -96,7 +82,7 @@ class TestChecks:
             ("entry_points.txt", "console script"),
         ],
     )
-    def test_a_wheel_missing_a_part_is_refused(self, built_cod, tmp_path, dropped, named):
+    def test_a_wheel_missing_a_part_is_refused(self, release, built_cod, tmp_path, dropped, named):
         wheel = next(path for path in built_cod if path.suffix == ".whl")
         doctored = tmp_path / wheel.name
         with zipfile.ZipFile(wheel) as source, zipfile.ZipFile(doctored, "w") as target:
@@ -107,7 +93,7 @@ class TestChecks:
         with pytest.raises(release.ReleaseError, match=named):
             release.check(release.package("claif_cod"), [doctored, sdist])
 
-    def test_the_core_range_must_be_explicit(self):
+    def test_the_core_range_must_be_explicit(self, release):
         assert release._explicit_core_range("claif<3,>=2.1")
         assert release._explicit_core_range("claif (>=2.1, <3)")
         assert not release._explicit_core_range("claif>=2.1")
@@ -131,17 +117,17 @@ class TestAlreadyPublished:
     def digests(self, files: list[Path]) -> dict[str, str]:
         return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in files}
 
-    def test_nothing_there_means_everything_goes_up(self, built_cod):
+    def test_nothing_there_means_everything_goes_up(self, release, built_cod):
         with FakeHttpServer(self.index_listing({})) as server:
             index = release.index_for(server.url)
             assert release.to_upload(index, release.package("claif_cod"), built_cod) == built_cod
 
-    def test_identical_files_are_skipped(self, built_cod):
+    def test_identical_files_are_skipped(self, release, built_cod):
         with FakeHttpServer(self.index_listing(self.digests(built_cod))) as server:
             index = release.index_for(server.url)
             assert release.to_upload(index, release.package("claif_cod"), built_cod) == []
 
-    def test_different_files_of_the_same_version_refuse_everything(self, built_cod):
+    def test_different_files_of_the_same_version_refuse_everything(self, release, built_cod):
         listed = self.digests(built_cod)
         wheel = next(path.name for path in built_cod if path.suffix == ".whl")
         listed[wheel] = "0" * 64

@@ -2,7 +2,7 @@
 
     python tools/release.py build [PKG ...]          each package into dist/<PKG>/
     python tools/release.py check PKG                build it, then check what was built
-    python tools/release.py publish PKG [INDEX]      refuse, test, build, check, upload, prove
+    python tools/release.py publish PKG [INDEX]      refuse, build, check, test, upload, prove
     python tools/release.py bump PKG PART            patch | minor | major, and the lock
 
 PKG is a package's folder name (``claif`` for ``shared/``). INDEX is
@@ -373,18 +373,18 @@ def console_scripts(wheel: Path) -> list[str]:
 
 
 def publish(pkg: Package, given_index: str) -> None:
+    """Cheap refusals first (tree, build, checks, the index's copy), then the tests,
+    the upload of what the index lacks, and the proof that it installs."""
     index = index_for(given_index)
     env = credentials(index)
     clean_tree()
-    test(pkg)
     files = build(pkg)
     check(pkg, files)
     missing = to_upload(index, pkg, files)
     if missing:
-        run(
-            [*UV, "publish", "--publish-url", index.upload, "--check-url", index.simple, *missing],
-            env=env,
-        )
+        test(pkg)
+        run([*UV, "publish", "--publish-url", index.upload, "--check-url", index.simple, *missing],
+            env=env)  # fmt: skip
         print(f"published {', '.join(f.name for f in missing)} to {index.name}")
     else:
         print(
