@@ -159,6 +159,32 @@ class TestInAClone:
         assert "PART must be one of major, minor, patch" in done.stderr
         assert run_release(ROOT).returncode == 2
 
+    @pytest.mark.workspace
+    def test_a_package_whose_tests_fail_is_not_uploaded(self, tmp_path):
+        """The tests run after the cheap checks and before any upload."""
+        repo = clone(tmp_path)
+        failing = repo / "packages" / "claif_cod" / "tests" / "test_aaa_broken.py"
+        failing.write_text("def test_broken():\n    assert False, 'broken on purpose'\n")
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("COVERAGE_", "VIRTUAL_ENV"))
+        }
+        env.update(GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@invalid", GIT_COMMITTER_NAME="t",
+                   GIT_COMMITTER_EMAIL="t@invalid")  # fmt: skip
+        subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+        subprocess.run(["git", "commit", "-qm", "a broken test"], cwd=repo, env=env, check=True)
+        uploads: list[str] = []
+
+        def index(request: HttpRequest) -> Exchange:
+            if request.method == "POST":
+                uploads.append(request.path)
+            return Exchange(404, [("Content-Length", "0")], [b""])
+
+        with FakeHttpServer(index) as server:
+            done = run_release(repo, "publish", "claif_cod", server.url, env=env)
+        assert done.returncode == 1
+        assert "claif_cod's tests fail, so it is not published" in done.stderr
+        assert uploads == []
+
     @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
     def test_bump_changes_the_version_everywhere_and_the_lock(self, tmp_path):
         repo = clone(tmp_path)

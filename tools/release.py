@@ -304,7 +304,7 @@ def credentials(index: Index) -> dict[str, str]:
 
 def clean_tree() -> None:
     status = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
+        ["git", "status", "--porcelain"],  # untracked files too: they would be built in
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -315,7 +315,7 @@ def clean_tree() -> None:
     if status.stdout.strip():
         changed = ", ".join(line[3:] for line in status.stdout.splitlines()[:5])
         raise ReleaseError(
-            f"the tree has uncommitted changes ({changed}); commit or stash them first"
+            f"the tree has uncommitted changes ({changed}); commit, stash or remove them first"
         )
 
 
