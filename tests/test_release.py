@@ -26,6 +26,9 @@ def clone(tmp_path: Path) -> Path:
 
 
 def run_release(repo: Path, *args: str, env: dict[str, str] | None = None):
+    """The script in ``repo``, never pointed at this test run's own environment."""
+    drop = ("UV_PROJECT_ENVIRONMENT", "VIRTUAL_ENV", "COVERAGE_")
+    env = {k: v for k, v in (env or os.environ).items() if not k.startswith(drop)}
     return subprocess.run(
         [sys.executable, str(repo / "tools" / "release.py"), *args],
         cwd=repo, env=env, capture_output=True, text=True, timeout=600, check=False,

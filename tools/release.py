@@ -175,10 +175,9 @@ def check(pkg: Package, files: Sequence[Path]) -> None:
         problems.append("no README as its description")
     if problems:
         raise ReleaseError(f"{wheel.name}: " + "; ".join(problems))
-    run(
-        [*UV, "run", "--locked", "--quiet", "twine", "check", "--strict", *files],
-        stdout=subprocess.DEVNULL,
-    )
+    # This script runs in the workspace's environment (`uv run`), which has twine: no
+    # nested `uv run`, which could re-sync an environment a caller is using.
+    run([sys.executable, "-m", "twine", "check", "--strict", *files], stdout=subprocess.DEVNULL)
     print(f"checked {', '.join(f.name for f in files)}")
 
 
@@ -322,7 +321,7 @@ def clean_tree() -> None:
 def test(pkg: Package) -> None:
     print(f"testing {pkg.key} ({pkg.tests.relative_to(ROOT)})")
     try:
-        run([*UV, "run", "--locked", "pytest", "-q", "-p", "no:cacheprovider", "-x", pkg.tests])
+        run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", pkg.tests])
     except ReleaseError as error:
         raise ReleaseError(f"{pkg.key}'s tests fail, so it is not published ({error})") from error
 
