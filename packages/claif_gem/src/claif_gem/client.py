@@ -29,6 +29,7 @@ from claif.common.errors import (
 )
 from claif.common.options import ClaifOptions
 from claif.common.types import META_NATIVE_SESSION, Message, Role, ToolResultBlock, ToolUseBlock
+from claif.providers.command_line import json_event
 from claif.streaming import StreamAssembler
 
 from .types import PROVIDER_NAME, GeminiSettings
@@ -127,19 +128,8 @@ class EventDecoder:
 
     def feed(self, line: bytes) -> list[Message]:
         """The Messages one line of output brings (often none)."""
-        stripped = line.strip()
-        if not stripped.startswith(b"{"):
-            if stripped:
-                log.debug("skipped a line that is not JSON: %s", quote_text(stripped, 200))
-            return []
-        try:
-            event = json.loads(stripped)
-        except (ValueError, RecursionError) as exc:
-            raise TransportError(
-                f"the Gemini CLI printed a broken JSON line: {quote_text(stripped)}",
-                provider=PROVIDER_NAME,
-            ) from exc
-        if not isinstance(event, dict):
+        event = json_event(line, tool="the Gemini CLI", provider=PROVIDER_NAME, log=log)
+        if event is None:
             return []
         self.events += 1
         handler = _HANDLERS.get(str(event.get("type")))

@@ -13,18 +13,20 @@ another task, and answers ``health()`` from ``BINARY --version``.
 
 from __future__ import annotations
 
+import json
+import logging
 from abc import abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
-from ..common.errors import ClaifError
+from ..common.errors import ClaifError, TransportError, quote_text
 from ..common.options import ClaifOptions
 from ..common.types import Message
 from ..process import ChildProcess
 from .base import BaseProvider, Health
 
-__all__ = ["CommandLineProvider", "Launch", "LineDecoder", "with_stderr"]
+__all__ = ["CommandLineProvider", "Launch", "LineDecoder", "json_event", "with_stderr"]
 
 
 class LineDecoder(Protocol):
@@ -53,6 +55,29 @@ class Launch:
     argv: Sequence[str]
     stdin: bytes
     decoder: LineDecoder
+
+
+def json_event(
+    line: bytes, *, tool: str, provider: str, log: logging.Logger
+) -> dict[str, Any] | None:
+    """One output line of a CLI that prints a JSON object a line, as that object.
+
+    A line that does not start like an object is noise (a warning the tool
+    printed): None, logged at debug level. One that starts like an object and
+    does not parse is a TransportError naming ``tool``; other JSON values are None.
+    """
+    stripped = line.strip()
+    if not stripped.startswith(b"{"):
+        if stripped:
+            log.debug("skipped a line that is not JSON: %s", quote_text(stripped, 200))
+        return None
+    try:
+        event = json.loads(stripped)
+    except (ValueError, RecursionError) as exc:
+        raise TransportError(
+            f"{tool} printed a broken JSON line: {quote_text(stripped)}", provider=provider
+        ) from exc
+    return event if isinstance(event, dict) else None
 
 
 def with_stderr(error: ClaifError, stderr: str) -> ClaifError:
